@@ -1,0 +1,368 @@
+"""The team document's schema: the one validation used by the API, the web forms and the import.
+
+Schemas check shape only (types, formats, allowed values, the hours rules of CONTRACT §1); rules
+that need the database (unique slug, unique contact address) live in `directory.services`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+from directory import hours as hours_engine
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+BOOKING_METHODS = ("form", "email", "calendar", "chat", "phone", "walk_in", "ticket")
+CONTACT_KINDS = ("email", "chat", "phone", "url")
+DURATION_UNITS = ("business_hours", "business_days", "hours", "days")
+LINK_SCHEMES = ("http://", "https://", "mailto:", "tel:")
+READ_ONLY_FIELDS = ("url", "api_url", "version", "created_at", "updated_at", "archived", "id")
+
+# The order of keys in every team document the directory writes out.
+TEAM_FIELDS = (
+    "slug", "name", "summary", "description", "department", "tags", "location", "timezone",
+    "hours", "response_time", "booking", "contacts", "services", "escalation", "owners",
+    "last_reviewed", "auto_reply",
+)
+
+
+def _link(value: str) -> None:
+    if not value.lower().startswith(LINK_SCHEMES):
+        raise ValidationError("must be a link starting with http://, https://, mailto: or tel:")
+
+
+class Number(fields.Field):
+    """A finite JSON number, kept an int when it is whole so documents round-trip unchanged."""
+
+    default_error_messages = {"invalid": "must be a number"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        if not math.isfinite(value):
+            raise self.make_error("invalid")
+        return int(value) if float(value).is_integer() else float(value)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Text(fields.String):
+    """A string with surrounding whitespace removed; blank means absent where absence is allowed."""
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            if self.allow_none:
+                return None
+            raise ValidationError("must not be empty")
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class DateString(fields.Date):
+    """A calendar date kept as its ISO string, so documents stay plain JSON."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).isoformat()
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value if isinstance(value, str) or value is None else value.isoformat()
+
+
+class DocumentSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+        ordered = True
+
+
+class DurationSchema(DocumentSchema):
+    value = Number(
+        required=True,
+        validate=validate.Range(min=0, min_inclusive=False, max=10_000, error="must be greater than 0 and at most 10000"),
+        metadata={"example": 4},
+    )
+    unit = fields.String(
+        required=True,
+        validate=validate.OneOf(DURATION_UNITS, error="must be one of: " + ", ".join(DURATION_UNITS)),
+        metadata={"example": "business_hours"},
+    )
+
+
+class BookingSchema(DocumentSchema):
+    method = fields.String(
+        required=True,
+        validate=validate.OneOf(BOOKING_METHODS, error="must be one of: " + ", ".join(BOOKING_METHODS)),
+        metadata={"example": "form"},
+    )
+    url = Text(load_default=None, allow_none=True, validate=[validate.Length(max=2000), _link],
+               metadata={"example": "https://intranet.example/forms/payroll"})
+    instructions = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+    @post_load
+    def _canonical(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {"method": data["method"], "url": data.get("url"), "instructions": data.get("instructions")}
+
+
+class ContactSchema(DocumentSchema):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(CONTACT_KINDS, error="must be one of: " + ", ".join(CONTACT_KINDS)),
+        metadata={"example": "email"},
+    )
+    value = Text(required=True, validate=validate.Length(min=1, max=320),
+                 metadata={"example": "payroll@example.com"})
+    label = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+    @validates_schema
+    def _value_fits_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
+        value = data.get("value") or ""
+        kind = data.get("kind")
+        if kind == "email" and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", value):
+            raise ValidationError("is not an e-mail address", "value")
+        if kind == "url":
+            _link_or_error(value)
+        if kind == "phone" and not re.fullmatch(r"\+?[0-9 ()./-]{3,40}(?:\s*(?:x|ext\.?)\s*\d+)?", value):
+            raise ValidationError("is not a phone number", "value")
+
+    @post_load
+    def _canonical(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        out = {"kind": data["kind"], "value": data["value"]}
+        if data.get("label"):
+            out["label"] = data["label"]
+        return out
+
+
+def _link_or_error(value: str) -> None:
+    try:
+        _link(value)
+    except ValidationError as exc:
+        raise ValidationError(exc.messages, "value") from exc
+
+
+class ServiceSchema(DocumentSchema):
+    name = Text(required=True, validate=validate.Length(min=1, max=200),
+                metadata={"example": "Payslip corrections"})
+    description = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    turnaround = fields.Nested(DurationSchema, load_default=None, allow_none=True)
+    booking = fields.Nested(BookingSchema, load_default=None, allow_none=True)
+
+    @pre_load
+    def _name_alone(self, data: Any, **kwargs: Any) -> Any:
+        """A bare string is a service known only by its name (as many imported lists are)."""
+        return {"name": data} if isinstance(data, str) else data
+
+    @post_load
+    def _canonical(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {k: data.get(k) for k in ("name", "description", "turnaround", "booking")}
+
+
+class AutoReplyTemplateSchema(DocumentSchema):
+    subject = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    body = Text(load_default=None, allow_none=True, validate=validate.Length(max=10_000))
+
+    @validates_schema
+    def _renders(self, data: dict[str, Any], **kwargs: Any) -> None:
+        from directory.autoreply import check_template
+
+        errors = check_template(data)
+        if errors:
+            raise ValidationError(errors)
+
+
+class TeamSchema(DocumentSchema):
+    """A team as CONTRACT §1 defines it, read and written alike."""
+
+    slug = fields.String(
+        validate=[
+            validate.Length(min=1, max=80),
+            validate.Regexp(SLUG_RE, error="must be lowercase letters, digits and single hyphens"),
+        ],
+        metadata={"example": "payroll"},
+    )
+    name = Text(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "Payroll"})
+    summary = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    description = Text(load_default=None, allow_none=True, validate=validate.Length(max=50_000),
+                       metadata={"description": "Markdown; rendered sanitised on the page."})
+    department = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    tags = fields.List(Text(validate=validate.Length(max=60)), load_default=list,
+                       validate=validate.Length(max=30))
+    location = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    timezone = fields.String(load_default="UTC", metadata={"example": "Europe/London"})
+    hours = fields.Dict(load_default=None, allow_none=True,
+                        metadata={"description": "weekly, holidays and closures, per CONTRACT §1"})
+    response_time = fields.Nested(DurationSchema, load_default=None, allow_none=True)
+    booking = fields.Nested(BookingSchema, load_default=None, allow_none=True)
+    contacts = fields.List(fields.Nested(ContactSchema), load_default=list, validate=validate.Length(max=50))
+    services = fields.List(fields.Nested(ServiceSchema), load_default=list, validate=validate.Length(max=100))
+    escalation = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    owners = fields.List(fields.Email(), load_default=list, validate=validate.Length(max=50))
+    last_reviewed = DateString(load_default=None, allow_none=True, metadata={"example": "2026-11-01"})
+    auto_reply = fields.Nested(AutoReplyTemplateSchema, load_default=None, allow_none=True,
+                               metadata={"description": "optional Jinja templates for the auto-reply"})
+
+    # Read-only, added by the server; accepted and ignored on writes.
+    url = fields.String(dump_only=True)
+    api_url = fields.String(dump_only=True)
+    version = fields.Integer(dump_only=True)
+    created_at = fields.String(dump_only=True)
+    updated_at = fields.String(dump_only=True)
+    archived = fields.Boolean(dump_only=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _time_rules(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, Any] = {}
+        tz = data.get("timezone")
+        if "timezone" in data:
+            tz_errors = hours_engine.validate_timezone(tz)
+            if tz_errors:
+                errors["timezone"] = tz_errors
+        if data.get("hours") is not None:
+            nested: dict[str, Any] = {}
+            for path, messages in hours_engine.validate_hours(data["hours"]).items():
+                nested[path] = messages
+            if nested:
+                errors["hours"] = nested
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _canonical(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """One spelling for each document, so that equal teams compare equal and exports round-trip."""
+        if data.get("tags") is not None:
+            seen: dict[str, None] = {}
+            for tag in data["tags"]:
+                if tag:
+                    seen.setdefault(tag.lower(), None)
+            data["tags"] = list(seen)
+        if data.get("owners") is not None:
+            data["owners"] = list(dict.fromkeys(o.strip().lower() for o in data["owners"]))
+        if data.get("hours") is not None:
+            data["hours"] = _canonical_hours(data["hours"])
+        return data
+
+
+def _canonical_hours(hours: dict[str, Any]) -> dict[str, Any]:
+    """Every weekday present (closed days as []), and only the keys §1 defines."""
+    weekly = hours.get("weekly") or {}
+    out: dict[str, Any] = {
+        "weekly": {day: [list(interval) for interval in weekly.get(day) or []] for day in hours_engine.WEEKDAYS}
+    }
+    if hours.get("holidays"):
+        cal = hours["holidays"]
+        out["holidays"] = {"country": str(cal["country"]).upper()}
+        if cal.get("subdivision"):
+            out["holidays"]["subdivision"] = str(cal["subdivision"])
+    else:
+        out["holidays"] = None
+    out["closures"] = [
+        {"start": c["start"], "end": c["end"], **({"reason": c["reason"]} if c.get("reason") else {})}
+        for c in hours.get("closures") or []
+    ]
+    return out
+
+
+def canonical_team(data: dict[str, Any]) -> dict[str, Any]:
+    """A loaded document with every §1 key, in the contract's order."""
+    return {key: data.get(key) for key in TEAM_FIELDS if key != "slug" or data.get("slug")}
+
+
+class TeamQueryArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    department = fields.String(metadata={"description": "only teams of this department (exact name)"})
+    tag = fields.String(metadata={"description": "only teams with this tag"})
+    open_now = fields.Boolean(metadata={"description": "only teams open at this instant"})
+    q = fields.String(metadata={"description": "a plain substring filter on the team name"})
+    include_archived = fields.Boolean(load_default=False,
+                                      metadata={"description": "admins only: list archived teams too"})
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested error dict as {"hours.weekly.mon": [...], "services.0.turnaround.unit": [...]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            for sub, msgs in flatten_errors(value, path).items():
+                flat.setdefault(sub, []).extend(msgs)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_schema"] = list(messages)
+    elif isinstance(messages, list):
+        for item in messages:
+            for sub, msgs in flatten_errors(item, prefix).items():
+                flat.setdefault(sub, []).extend(msgs)
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat
+
+
+def load_team(raw: Any, *, partial: bool = False) -> dict[str, Any]:
+    """Validate one team document; raises InvalidTeam with every problem by field path."""
+    from directory.errors import InvalidTeam
+
+    if not isinstance(raw, dict):
+        raise InvalidTeam("A team must be a JSON object.", {"_schema": ["must be an object"]})
+    try:
+        data = TeamSchema().load(raw, partial=partial)
+    except ValidationError as exc:
+        errors = flatten_errors(exc.messages)
+        raise InvalidTeam("The team has invalid fields: " + ", ".join(errors), errors) from exc
+    return data if partial else canonical_team(data)
+
+
+def load_teams(document: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """Validate a whole import file: (records, problems), each problem naming its record and field.
+
+    Besides each record's own fields, this checks what records must not share: slugs and
+    e-mail contact addresses. Rules against the database are the service's (`import_teams`).
+    """
+    from directory.errors import InvalidTeam
+    from directory.services import email_addresses, slugify
+
+    if not isinstance(document, list):
+        kind = "an object" if isinstance(document, dict) else type(document).__name__
+        return [], [f"the file must hold a list of teams, not {kind}"]
+    records: list[dict[str, Any]] = []
+    problems: list[tuple[int, str]] = []
+    first_slug: dict[str, int] = {}
+    first_address: dict[str, int] = {}
+    for index, raw in enumerate(document):
+        slug = None
+        if isinstance(raw, dict):
+            slug = raw.get("slug") or (slugify(raw["name"]) if isinstance(raw.get("name"), str) else None)
+        label = f"record {index}" + (f" ({slug})" if slug else "")
+        try:
+            record = load_team(raw)
+        except InvalidTeam as exc:
+            problems.extend((index, f"{label}: {path}: {'; '.join(msgs)}") for path, msgs in exc.errors.items())
+            record = None
+        if isinstance(slug, str):
+            if slug in first_slug:
+                problems.append((index, f"{label}: slug: duplicates record {first_slug[slug]}"))
+            first_slug.setdefault(slug, index)
+        if record is not None:
+            record.setdefault("slug", slug)
+            if not record.get("slug"):
+                record["slug"] = slug
+            for address in email_addresses(record):
+                if address in first_address:
+                    problems.append((index, f"{label}: contacts: {address} is also a contact of record "
+                                            f"{first_address[address]}"))
+                first_address.setdefault(address, index)
+            records.append(record)
+    return records, [message for _index, message in sorted(problems, key=lambda p: p[0])]

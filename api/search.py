@@ -1,0 +1,92 @@
+"""Full-text search and search-as-you-type suggestions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from api.common import Blueprint, require_read, resolve_at
+from directory.db import get_session
+from directory.search_sync import get_search
+
+blp = Blueprint("search", __name__, description="Find the team from the words staff type.")
+
+
+@blp.before_request
+def _guard() -> None:
+    require_read()
+
+
+class SearchArgsSchema(Schema):
+    q = fields.String(load_default="", validate=validate.Length(max=500),
+                      metadata={"description": "what the person typed", "example": "laptop wont start"})
+    department = fields.List(fields.String(), load_default=list, metadata={"description": "filter (repeatable)"})
+    tag = fields.List(fields.String(), load_default=list, metadata={"description": "filter (repeatable)"})
+    location = fields.List(fields.String(), load_default=list, metadata={"description": "filter (repeatable)"})
+    open_now = fields.Boolean(load_default=False, metadata={"description": "only teams open right now"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class SearchHitSchema(Schema):
+    slug = fields.String(metadata={"example": "payroll"})
+    name = fields.String(metadata={"example": "Payroll"})
+    summary = fields.String(allow_none=True)
+    department = fields.String(allow_none=True)
+    score = fields.Float(metadata={"example": 12.5})
+    highlights = fields.Dict(keys=fields.String(), values=fields.String(),
+                             metadata={"description": "field -> escaped HTML snippet with <mark> around matches",
+                                       "example": {"summary": "Salaries, <mark>payslips</mark> and tax codes."}})
+
+
+class SearchResultsSchema(Schema):
+    total = fields.Integer(metadata={"example": 1})
+    page = fields.Integer()
+    page_size = fields.Integer()
+    results = fields.List(fields.Nested(SearchHitSchema))
+    facets = fields.Dict(metadata={"description": "counts per value of department, tags, location and open_now",
+                                   "example": {"department": {"Finance": 3}, "open_now": {"true": 2, "false": 1}}})
+    suggestion = fields.String(allow_none=True, metadata={"description": "did you mean", "example": "payroll"})
+
+
+class SuggestArgsSchema(Schema):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"example": "payr"})
+    limit = fields.Integer(load_default=8, validate=validate.Range(min=1, max=20))
+
+
+class SuggestionSchema(Schema):
+    slug = fields.String()
+    name = fields.String()
+    department = fields.String(allow_none=True)
+
+
+class SuggestionsSchema(Schema):
+    q = fields.String()
+    suggestions = fields.List(fields.Nested(SuggestionSchema))
+
+
+@blp.route("/search")
+class Search(MethodView):
+    @blp.arguments(SearchArgsSchema, location="query")
+    @blp.response(200, SearchResultsSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Search teams by name, summary, description, services, tags and contacts."""
+        filters = {key: args[key] for key in ("department", "tag", "location") if args[key]}
+        found = get_search().query(
+            get_session(), args["q"], filters=filters, open_now=args["open_now"], at=resolve_at(None, "UTC"),
+            page=args["page"], page_size=args["page_size"])
+        return {
+            "total": found.total, "page": found.page, "page_size": found.page_size,
+            "results": found.hits, "facets": found.facets, "suggestion": found.suggestion,
+        }
+
+
+@blp.route("/search/suggest")
+class Suggest(MethodView):
+    @blp.arguments(SuggestArgsSchema, location="query")
+    @blp.response(200, SuggestionsSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Teams whose words start with what has been typed so far, for search-as-you-type."""
+        return {"q": args["q"], "suggestions": get_search().suggest(args["q"], args["limit"])}

@@ -1,0 +1,266 @@
+"""Teams: list, read, create, replace, patch, archive, revisions and restore, status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, url_for
+from flask.views import MethodView
+from flask_smorest import abort
+from marshmallow import Schema, fields
+from sqlalchemy import func, select
+
+from api.common import AtArgsSchema, Blueprint, check_json_body, require_read, require_writer, resolve_at, site_url
+from api.schemas import TeamQueryArgsSchema, TeamSchema, canonical_team, load_team
+from directory import auth, facts, services
+from directory.db import get_session
+from directory.models import Revision, Team, TeamTag
+from directory.search_sync import get_search
+
+blp = Blueprint("teams", __name__, description="Teams: what they help with, their hours and turnaround.")
+
+
+@blp.before_request
+def _guard() -> None:
+    require_read()
+    check_json_body()
+
+
+def etag_data(team: Team) -> dict[str, Any]:
+    return {"team": team.id, "version": team.version}
+
+
+def _team_for_read(slug: str) -> Team:
+    """Archived teams stay retrievable (and restorable) by administrators only."""
+    actor = auth.current_actor()
+    return services.get_team(get_session(), slug, include_archived=bool(actor and actor.is_admin))
+
+
+class RevisionSummarySchema(Schema):
+    number = fields.Integer(metadata={"example": 3})
+    action = fields.String(metadata={"example": "update",
+                                     "description": "create, update, import, review, restore or archive"})
+    author = fields.String(metadata={"example": "alice@example.com"})
+    note = fields.String(allow_none=True)
+    created_at = fields.String(metadata={"example": "2026-11-20T10:12:00+00:00"})
+    team = fields.Nested(TeamSchema, metadata={"description": "the whole team as saved in this revision"})
+
+
+class StatusServiceSchema(Schema):
+    name = fields.String()
+    done_by = fields.String(allow_none=True, metadata={"example": "2026-11-26T11:00:00+00:00"})
+    done_by_text = fields.String(allow_none=True, metadata={"example": "Thu 26 Nov at 11:00"})
+
+
+class StatusSchema(Schema):
+    open = fields.Boolean(metadata={"example": True})
+    next_open = fields.String(allow_none=True, metadata={"example": None})
+    next_close = fields.String(allow_none=True, metadata={"example": "2026-11-24T17:30:00+00:00"})
+    reply_by = fields.String(allow_none=True, metadata={"example": "2026-11-24T13:30:00+00:00"})
+    services = fields.List(fields.Nested(StatusServiceSchema))
+    at = fields.String(metadata={"description": "the instant answered for"})
+    timezone = fields.String(metadata={"example": "Europe/London"})
+    text = fields.Dict(metadata={"description": "the same facts in words: badge, reply, and the reader's versions",
+                                 "example": {"badge": "Open until 17:30", "reply": "Reply expected by Tue 24 Nov, 13:30"}})
+
+
+def _revision_json(revision: Revision) -> dict[str, Any]:
+    return {
+        "number": revision.number, "action": revision.action, "author": revision.author, "note": revision.note,
+        "created_at": revision.created_at.isoformat(timespec="seconds"), "team": revision.data,
+    }
+
+
+@blp.route("/teams")
+class Teams(MethodView):
+    @blp.arguments(TeamQueryArgsSchema, location="query")
+    @blp.response(200, TeamSchema(many=True))
+    @blp.paginate()
+    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
+        """List teams, by name, with filters."""
+        session = get_session()
+        stmt = select(Team)
+        actor = auth.current_actor()
+        if not (args.get("include_archived") and actor and actor.is_admin):
+            stmt = stmt.where(Team.archived_at.is_(None))
+        if args.get("department"):
+            stmt = stmt.where(func.lower(Team.department) == args["department"].strip().lower())
+        if args.get("tag"):
+            stmt = stmt.where(Team.id.in_(select(TeamTag.team_id).where(TeamTag.tag == args["tag"].strip().lower())))
+        if args.get("q"):
+            stmt = stmt.where(Team.name.ilike(f"%{args['q'].strip()}%"))
+        if args.get("open_now") is not None:
+            open_ids = get_search().open_now.open_ids(session, resolve_at(None, "UTC"))
+            stmt = stmt.where(Team.id.in_(open_ids) if args["open_now"] else Team.id.not_in(open_ids))
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        pagination_parameters.item_count = total
+        page = stmt.order_by(Team.name, Team.id).offset(pagination_parameters.first_item).limit(
+            pagination_parameters.page_size)
+        base = site_url()
+        return [services.team_document(t, base) for t in session.scalars(page)]
+
+    @blp.arguments(TeamSchema, as_kwargs=False)
+    @blp.response(201, TeamSchema, headers={"Location": {"description": "the new team's API URL",
+                                                         "schema": {"type": "string"}}})
+    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.alt_response(401, schema="Error")
+    @blp.alt_response(403, schema="Error")
+    @blp.alt_response(409, schema="Error")
+    @blp.alt_response(415, schema="Error")
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a team (administrators and operator tokens)."""
+        actor = require_writer()
+        session = get_session()
+        team = services.create_team(session, canonical_team(data), actor)
+        session.commit()
+        blp.set_etag(etag_data(team))
+        return services.team_document(team, site_url()), 201, {
+            "Location": url_for("teams.TeamBySlug", slug=team.slug, _external=True)}
+
+
+@blp.route("/teams/<slug>")
+class TeamBySlug(MethodView):
+    @blp.etag
+    @blp.response(200, TeamSchema)
+    @blp.alt_response(404, schema="Error")
+    def get(self, slug: str) -> dict[str, Any]:
+        """One team, with an ETag for conditional writes."""
+        team = _team_for_read(slug)
+        blp.set_etag(etag_data(team))
+        return services.team_document(team, site_url())
+
+    @blp.etag
+    @blp.arguments(TeamSchema, as_kwargs=False)
+    @blp.response(200, TeamSchema)
+    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.alt_response(401, schema="Error")
+    @blp.alt_response(403, schema="Error")
+    @blp.alt_response(404, schema="Error")
+    @blp.alt_response(409, schema="Error")
+    def put(self, data: dict[str, Any], slug: str) -> dict[str, Any]:
+        """Replace a team; send back the ETag you read in If-Match."""
+        actor = require_writer()
+        session = get_session()
+        team = _team_for_read(slug)
+        blp.check_etag(etag_data(team))
+        services.update_team(session, team, canonical_team(data), actor, expected_version=team.version)
+        session.commit()
+        blp.set_etag(etag_data(team))
+        return services.team_document(team, site_url())
+
+    @blp.etag
+    @blp.arguments(TeamSchema(partial=True), as_kwargs=False)
+    @blp.response(200, TeamSchema)
+    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.alt_response(401, schema="Error")
+    @blp.alt_response(403, schema="Error")
+    @blp.alt_response(404, schema="Error")
+    @blp.alt_response(409, schema="Error")
+    def patch(self, data: dict[str, Any], slug: str) -> dict[str, Any]:
+        """Change some fields of a team; the others stay as they are."""
+        actor = require_writer()
+        session = get_session()
+        team = _team_for_read(slug)
+        blp.check_etag(etag_data(team))
+        raw = request.get_json(silent=True) or {}
+        writable = {name for name, field in TeamSchema().fields.items() if not field.dump_only}
+        merged = {**team.data, **{k: v for k, v in raw.items() if k in writable}}
+        document = load_team(merged)
+        services.update_team(session, team, document, actor, expected_version=team.version)
+        session.commit()
+        blp.set_etag(etag_data(team))
+        return services.team_document(team, site_url())
+
+    @blp.etag
+    @blp.response(204)
+    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.alt_response(401, schema="Error")
+    @blp.alt_response(403, schema="Error")
+    @blp.alt_response(404, schema="Error")
+    def delete(self, slug: str) -> None:
+        """Archive a team: it leaves lists and search; its data and history are kept."""
+        actor = require_writer()
+        session = get_session()
+        team = _team_for_read(slug)
+        blp.check_etag(etag_data(team))
+        services.archive_team(session, team, actor, expected_version=team.version)
+        session.commit()
+
+
+@blp.route("/teams/<slug>/revisions")
+class Revisions(MethodView):
+    @blp.response(200, RevisionSummarySchema(many=True))
+    @blp.alt_response(404, schema="Error")
+    def get(self, slug: str) -> list[dict[str, Any]]:
+        """Every saved version of the team, newest first."""
+        team = _team_for_read(slug)
+        rows = get_session().scalars(
+            select(Revision).where(Revision.team_id == team.id).order_by(Revision.number.desc()))
+        return [_revision_json(r) for r in rows]
+
+
+@blp.route("/teams/<slug>/revisions/<int:number>")
+class RevisionByNumber(MethodView):
+    @blp.response(200, RevisionSummarySchema)
+    @blp.alt_response(404, schema="Error")
+    def get(self, slug: str, number: int) -> dict[str, Any]:
+        """One saved version of the team."""
+        team = _team_for_read(slug)
+        revision = get_session().scalar(
+            select(Revision).where(Revision.team_id == team.id, Revision.number == number))
+        if revision is None:
+            abort(404, message=f"{team.name} has no revision {number}.")
+        return _revision_json(revision)
+
+
+@blp.route("/teams/<slug>/revisions/<int:number>/restore")
+class RestoreRevision(MethodView):
+    @blp.etag
+    @blp.response(200, TeamSchema)
+    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.alt_response(401, schema="Error")
+    @blp.alt_response(403, schema="Error")
+    @blp.alt_response(404, schema="Error")
+    def post(self, slug: str, number: int) -> dict[str, Any]:
+        """Make an earlier version current again, as a new revision. If-Match is honoured when sent."""
+        actor = require_writer()
+        session = get_session()
+        team = _team_for_read(slug)
+        blp.check_if_match(etag_data(team))
+        services.restore_revision(session, team, number, actor, expected_version=team.version)
+        session.commit()
+        blp.set_etag(etag_data(team))
+        return services.team_document(team, site_url())
+
+
+@blp.route("/teams/<slug>/review")
+class Review(MethodView):
+    @blp.etag
+    @blp.response(200, TeamSchema)
+    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.alt_response(401, schema="Error")
+    @blp.alt_response(403, schema="Error")
+    @blp.alt_response(404, schema="Error")
+    def post(self, slug: str) -> dict[str, Any]:
+        """Mark the team's page as reviewed today (sets `last_reviewed`)."""
+        actor = require_writer()
+        session = get_session()
+        team = _team_for_read(slug)
+        blp.check_if_match(etag_data(team))
+        services.mark_reviewed(session, team, actor, resolve_at(None, team.timezone).date())
+        session.commit()
+        blp.set_etag(etag_data(team))
+        return services.team_document(team, site_url())
+
+
+@blp.route("/teams/<slug>/status")
+class Status(MethodView):
+    @blp.arguments(AtArgsSchema, location="query")
+    @blp.response(200, StatusSchema)
+    @blp.alt_response(404, schema="Error")
+    def get(self, args: dict[str, Any], slug: str) -> dict[str, Any]:
+        """Open now? Next opening and closing, and by when a request sent at `at` gets a reply."""
+        team = _team_for_read(slug)
+        at = resolve_at(args.get("at"), team.timezone)
+        found = facts.team_facts(team.data, at, args.get("tz"))
+        return facts.status_json(found)

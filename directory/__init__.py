@@ -1,0 +1,51 @@
+"""The directory: who helps with what, when they are open, and when you will hear back."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from directory.config import ROOT, from_environment
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; `config` overrides the environment (tests pass their own folders here)."""
+    config = dict(config or {})
+    instance_path = Path(config.pop("INSTANCE_PATH", None) or os.environ.get("DIRECTORY_INSTANCE") or ROOT / "instance")
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(from_environment(instance_path))
+    app.config.update(config)
+    if app.config["PROXY_FIX"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    from directory import auth, db, search_sync, security
+
+    db.Database().init_app(app)
+    auth.init_app(app)
+    security.init_app(app)
+    search_sync.init_app(app)
+
+    import api
+
+    api.init_app(app)
+
+    from directory import web
+
+    web.init_app(app)
+
+    from directory.cli import register
+
+    register(app)
+    return app

@@ -1,0 +1,105 @@
+"""Who is asking: browser sessions (local passwords or a trusted proxy's header) and bearer tokens."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from flask import Flask, abort, current_app, g, request
+from flask_login import LoginManager, current_user, login_user
+
+from directory import accounts
+from directory.db import get_session
+from directory.models import User
+from directory.services import Actor
+
+login_manager = LoginManager()
+login_manager.login_view = "web.login"
+login_manager.login_message = "Please sign in to continue."
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    try:
+        user = get_session().get(User, int(user_id))
+    except ValueError:
+        return None
+    return user if user is not None and user.active else None
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    app.before_request(_sign_in_from_proxy_header)
+
+
+def _from_trusted_proxy() -> bool:
+    addr = request.remote_addr or ""
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    for allowed in current_app.config["DIRECTORY_TRUSTED_PROXIES"]:
+        try:
+            if ip in ipaddress.ip_network(allowed, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _sign_in_from_proxy_header() -> None:
+    """Single sign-on behind a reverse proxy: trust the user header only from the configured proxies."""
+    if current_app.config["DIRECTORY_AUTH"] != "header":
+        return
+    name = request.headers.get(current_app.config["DIRECTORY_AUTH_HEADER"], "").strip().lower()
+    if not name or not _from_trusted_proxy():
+        return
+    if current_user.is_authenticated and current_user.email == name:
+        return
+    session = get_session()
+    user = accounts.find_user(session, name)
+    if user is None:
+        email = name if "@" in name else f"{name}@{current_app.config.get('DIRECTORY_AUTH_DOMAIN', 'localhost')}"
+        user = accounts.find_user(session, email) or accounts.create_user(session, email, name=name)
+        session.commit()
+    if user.active:
+        login_user(user)
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def current_actor() -> Actor | None:
+    """The actor of this request: a bearer token wins over the browser session.
+
+    An invalid or revoked token is refused with 401 rather than silently treated as anonymous.
+    """
+    if "actor" in g:
+        return g.actor
+    actor: Actor | None = None
+    plain = bearer_token()
+    if plain is not None:
+        session = get_session()
+        token = accounts.verify_token(session, plain)
+        if token is None:
+            abort(401, description="The bearer token is unknown or revoked.")
+        actor = accounts.actor_for_token(token)
+        session.commit()
+        g.auth_via = "token"
+    elif current_user.is_authenticated:
+        actor = accounts.actor_for_user(current_user)
+        g.auth_via = "session"
+    g.actor = actor
+    return actor
+
+
+def may_read() -> bool:
+    """Reads are open unless DIRECTORY_REQUIRE_LOGIN is set."""
+    if not current_app.config["DIRECTORY_REQUIRE_LOGIN"]:
+        return True
+    return current_actor() is not None

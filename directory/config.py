@@ -1,0 +1,58 @@
+"""Configuration from the environment, with defaults that are safe on a laptop."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(instance_path: Path) -> str:
+    """A per-installation key kept in the instance folder, so sessions survive restarts."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def from_environment(instance_path: Path) -> dict[str, Any]:
+    """Every setting the app reads, each overridable by an environment variable of the same name."""
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _secret_key(instance_path),
+        "DATABASE_URL": os.environ.get("DATABASE_URL")
+        or f"sqlite:///{instance_path / 'directory.sqlite3'}",
+        "INDEX_DIR": os.environ.get("INDEX_DIR") or str(instance_path / "index"),
+        "SYNONYMS_PATH": os.environ.get("SYNONYMS_PATH") or str(ROOT / "seeds" / "synonyms.txt"),
+        "SEEDS_DIR": os.environ.get("SEEDS_DIR") or str(ROOT / "seeds"),
+        "SITE_URL": os.environ.get("SITE_URL", ""),
+        "DIRECTORY_AUTH": os.environ.get("DIRECTORY_AUTH", "local"),
+        "DIRECTORY_AUTH_HEADER": os.environ.get("DIRECTORY_AUTH_HEADER", "X-Remote-User"),
+        "DIRECTORY_TRUSTED_PROXIES": [
+            p.strip() for p in os.environ.get("DIRECTORY_TRUSTED_PROXIES", "127.0.0.1").split(",") if p.strip()
+        ],
+        "DIRECTORY_REQUIRE_LOGIN": _bool("DIRECTORY_REQUIRE_LOGIN"),
+        "DIRECTORY_DEMO_PASSWORD": os.environ.get("DIRECTORY_DEMO_PASSWORD", "directory-demo"),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SEARCH_LOCK_TIMEOUT": float(os.environ.get("SEARCH_LOCK_TIMEOUT", "10")),
+        "PROXY_FIX": int(os.environ.get("PROXY_FIX", "0")),
+    }

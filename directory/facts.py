@@ -1,0 +1,96 @@
+"""A team's time facts at an instant, in numbers and in words: one computation for the status
+endpoint, the team page and the auto-reply, so that they never disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from directory import hours, wording
+from directory.autoreply import ReplyFacts
+
+
+@dataclass(frozen=True)
+class TeamFacts:
+    at: datetime
+    timezone: str
+    reader_tz: str | None
+    schedule: hours.Schedule | None
+    status: dict[str, Any]
+    words: dict[str, Any]
+
+
+def team_facts(data: dict[str, Any], at: datetime, reader_tz: str | None = None,
+               schedule: hours.Schedule | None = None) -> TeamFacts:
+    timezone = data.get("timezone") or "UTC"
+    if schedule is None:
+        schedule = hours.Schedule.from_team(data.get("hours"), timezone)
+    status = hours.team_status(schedule, at, data.get("response_time"), data.get("services") or [])
+    words = wording.describe_status(status, timezone, reader_tz, at)
+    return TeamFacts(at=at, timezone=timezone, reader_tz=reader_tz, schedule=schedule, status=status, words=words)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(timespec="seconds")
+
+
+def status_json(found: TeamFacts) -> dict[str, Any]:
+    """CONTRACT §2's status object, with the wording alongside under `text`."""
+    status = found.status
+    done_texts = {s["name"]: s.get("done_by_text") for s in found.words.get("services") or []}
+    return {
+        "open": status["open"],
+        "next_open": _iso(status["next_open"]),
+        "next_close": _iso(status["next_close"]),
+        "reply_by": _iso(status["reply_by"]),
+        "services": [
+            {"name": s["name"], "done_by": _iso(s["done_by"]), "done_by_text": done_texts.get(s["name"])}
+            for s in status["services"]
+        ],
+        "at": _iso(found.at.astimezone(found.schedule.tz) if found.schedule else found.at),
+        "timezone": found.timezone,
+        "text": {k: v for k, v in found.words.items() if k != "services"},
+    }
+
+
+def reply_facts(data: dict[str, Any], found: TeamFacts, team_url: str) -> ReplyFacts:
+    """What the auto-reply says, already worded."""
+    words = found.words
+    done_texts = {s["name"]: s.get("done_by_text") for s in words.get("services") or []}
+    services = [
+        {
+            "name": s["name"],
+            "description": s.get("description"),
+            "turnaround_text": wording.format_duration(s["turnaround"]) if s.get("turnaround") else None,
+            "done_by_text": done_texts.get(s["name"]),
+            "booking": s.get("booking"),
+        }
+        for s in data.get("services") or []
+    ]
+    return ReplyFacts(
+        team_name=data["name"],
+        team_slug=data["slug"],
+        team_url=team_url,
+        summary=data.get("summary"),
+        is_open=found.status["open"],
+        hours_published=found.schedule is not None,
+        status_text=words["badge"],
+        status_text_reader=words.get("badge_reader"),
+        reply_by_text=words.get("reply_by_text") or _strip_reply(words.get("reply")),
+        reply_by_text_reader=words.get("reply_by_text_reader") or _strip_reply(words.get("reply_reader")),
+        response_time_text=wording.format_duration(data["response_time"]) if data.get("response_time") else None,
+        services=services,
+        booking=data.get("booking"),
+        escalation=data.get("escalation"),
+        contacts=data.get("contacts") or [],
+        timezone=found.timezone,
+    )
+
+
+def _strip_reply(text: str | None) -> str | None:
+    """'Reply expected by Tue 26 Nov, 11:00' -> 'Tue 26 Nov, 11:00'."""
+    if not text:
+        return None
+    prefix = "Reply expected by "
+    return text[len(prefix):] if text.startswith(prefix) else text

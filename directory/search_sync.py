@@ -1,0 +1,199 @@
+"""Keeps the Whoosh index in step with the database, which is the source of truth.
+
+Every committed write is applied right after its commit; before answering a search, the index also
+catches up on changes made by other processes or hosts (it remembers the last revision id it
+applied). A missing, corrupt or outdated index is rebuilt; when the index cannot be used at all,
+search answers from the database with a plainer match.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from directory import hours
+from directory.models import Revision, Team, TeamTag
+from directory.services import CHANGED_KEY
+from search import SearchIndex, SearchResults
+
+log = logging.getLogger(__name__)
+
+# Revisions committed out of order by concurrent transactions land below the remembered id;
+# looking back this far on each catch-up picks them up.
+LOOKBACK = 50
+
+
+def index_document(team: Team) -> dict[str, Any]:
+    doc = dict(team.data)
+    doc["id"] = team.id
+    return doc
+
+
+class OpenNow:
+    """Which teams are open at an instant, from schedules cached per team version."""
+
+    def __init__(self) -> None:
+        self._schedules: dict[int, tuple[int, hours.Schedule | None]] = {}
+        self._lock = threading.Lock()
+
+    def open_ids(self, session: Session, at: datetime) -> set[int]:
+        rows = session.execute(select(Team.id, Team.version).where(Team.archived_at.is_(None))).all()
+        with self._lock:
+            current = {team_id: version for team_id, version in rows}
+            stale = [tid for tid, v in current.items() if self._schedules.get(tid, (None,))[0] != v]
+            for gone in set(self._schedules) - set(current):
+                del self._schedules[gone]
+        for start in range(0, len(stale), 500):
+            chunk = stale[start:start + 500]
+            for team in session.scalars(select(Team).where(Team.id.in_(chunk))):
+                schedule = hours.Schedule.from_team(team.data.get("hours"), team.timezone)
+                with self._lock:
+                    self._schedules[team.id] = (team.version, schedule)
+        with self._lock:
+            return {tid for tid, (_v, s) in self._schedules.items() if s is not None and s.is_open(at)}
+
+
+class SearchService:
+    def __init__(self, app: Flask, factory: sessionmaker[Session]) -> None:
+        self.index = SearchIndex(
+            app.config["INDEX_DIR"], app.config.get("SYNONYMS_PATH"), lock_timeout=app.config["SEARCH_LOCK_TIMEOUT"]
+        )
+        self.factory = factory
+        self.open_now = OpenNow()
+        self._lock = threading.Lock()
+        self._checked = False
+
+    # -- keeping up -------------------------------------------------------------------------
+    def ensure(self, progress: Callable[[int], None] | None = None) -> bool:
+        """Rebuild when the index is missing, corrupt or of an older schema; True if it did."""
+        if self.index.is_usable():
+            return False
+        self.rebuild(progress)
+        return True
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        with self.factory() as session:
+            seq = session.scalar(select(func.max(Revision.id))) or 0
+            teams = session.scalars(select(Team).where(Team.archived_at.is_(None)).execution_options(yield_per=500))
+            return self.index.rebuild((index_document(t) for t in teams), seq, progress)
+
+    def apply_teams(self, team_ids: Iterable[int]) -> None:
+        """Index these teams as they are now in the database (archived ones are removed)."""
+        ids = list(team_ids)
+        if not ids:
+            return
+        if not self.index.is_usable():
+            self.rebuild()
+            return
+        with self.factory() as session:
+            seq = session.scalar(select(func.max(Revision.id))) or 0
+            teams = list(session.scalars(select(Team).where(Team.id.in_(ids))))
+            found = {t.id for t in teams}
+            upserts = [index_document(t) for t in teams if not t.archived]
+            deletes = [t.id for t in teams if t.archived] + [i for i in ids if i not in found]
+        self.index.apply(upserts, deletes, seq)
+
+    def catch_up(self) -> None:
+        """Apply what other processes or hosts committed since this index last looked."""
+        last = self.index.last_seq()
+        with self.factory() as session:
+            newest = session.scalar(select(func.max(Revision.id))) or 0
+            if newest <= last:
+                return
+            ids = set(session.scalars(select(Revision.team_id).where(Revision.id > max(0, last - LOOKBACK))))
+        self.apply_teams(ids)
+
+    def after_commit(self, session: Session) -> None:
+        changed = session.info.pop(CHANGED_KEY, None)
+        if not changed:
+            return
+        try:
+            self.apply_teams(changed)
+        except Exception:  # the data is committed; the next catch-up repairs the index
+            log.exception("search index update failed; it will catch up on the next search")
+
+    # -- answering -------------------------------------------------------------------------
+    def query(self, session: Session, q: str, *, filters: dict[str, list[str]] | None = None,
+              open_now: bool = False, at: datetime | None = None, page: int = 1, page_size: int = 20,
+              with_open_facet: bool = True) -> SearchResults:
+        open_ids = self.open_now.open_ids(session, at) if (open_now or with_open_facet) and at else None
+
+        def ask() -> SearchResults:
+            return self.index.query(q, filters=filters, open_ids=open_ids, open_now=open_now,
+                                    page=page, page_size=page_size)
+
+        try:
+            return self._answer(ask)
+        except Exception:
+            log.exception("search index unusable; answering from the database")
+            return database_search(session, q, filters=filters, open_ids=open_ids if open_now else None,
+                                   page=page, page_size=page_size)
+
+    def _answer(self, ask: Callable[[], Any]) -> Any:
+        """Make sure the index is there and current, then ask; rebuild once if asking fails."""
+        with self._lock:
+            if not self._checked or not self.index.is_usable():
+                self.ensure()
+                self._checked = True
+        try:
+            self.catch_up()
+            return ask()
+        except Exception:
+            log.exception("search index failed; rebuilding it")
+            with self._lock:
+                self.rebuild()
+            return ask()
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[dict[str, Any]]:
+        try:
+            return self._answer(lambda: self.index.suggest(prefix, limit))
+        except Exception:
+            log.exception("search index unusable for suggestions")
+            with self.factory() as session:
+                like = f"{prefix.strip()}%"
+                rows = session.scalars(select(Team).where(Team.archived_at.is_(None), Team.name.ilike(like))
+                                       .order_by(Team.name).limit(limit))
+                return [{"slug": t.slug, "name": t.name, "department": t.department} for t in rows]
+
+
+def database_search(session: Session, q: str, *, filters: dict[str, list[str]] | None = None,
+                    open_ids: set[int] | None = None, page: int = 1, page_size: int = 20) -> SearchResults:
+    """A plainer match straight from the database, for when the index is unusable."""
+    stmt = select(Team).where(Team.archived_at.is_(None))
+    for word in q.split()[:8]:
+        like = f"%{word}%"
+        stmt = stmt.where(or_(Team.name.ilike(like), Team.slug.ilike(like), Team.department.ilike(like)))
+    filters = filters or {}
+    if filters.get("department"):
+        stmt = stmt.where(Team.department.in_(filters["department"]))
+    if filters.get("location"):
+        stmt = stmt.where(Team.location.in_(filters["location"]))
+    if filters.get("tag"):
+        stmt = stmt.where(Team.id.in_(select(TeamTag.team_id).where(TeamTag.tag.in_(filters["tag"]))))
+    teams = [t for t in session.scalars(stmt.order_by(Team.name)) if open_ids is None or t.id in open_ids]
+    start = (page - 1) * page_size
+    hits = [
+        {"id": t.id, "slug": t.slug, "name": t.name, "summary": t.data.get("summary"),
+         "department": t.department, "score": 0.0, "highlights": {}}
+        for t in teams[start:start + page_size]
+    ]
+    return SearchResults(total=len(teams), hits=hits, facets={}, suggestion=None, page=page, page_size=page_size)
+
+
+def init_app(app: Flask) -> None:
+    factory = app.extensions["directory_db"].sessionmaker
+    service = SearchService(app, factory)
+    app.extensions["directory_search"] = service
+    event.listen(factory, "after_commit", service.after_commit)
+    event.listen(factory, "after_soft_rollback", lambda s, _t: s.info.pop(CHANGED_KEY, None))
+
+
+def get_search() -> SearchService:
+    return current_app.extensions["directory_search"]

@@ -1,0 +1,321 @@
+"""Every write to a team goes through here, whoever starts it: the API, the web forms, the import.
+
+A service takes the session and the acting person, checks the rules that need the database (unique
+slug and contact addresses, who may edit), writes the team, records the revision and marks the
+search index stale. The caller commits once; the index catches up after the commit
+(`directory.search_sync`), so a rollback can never leave the index ahead of the data.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from directory.autoreply import normalize_address
+from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
+from directory.models import ContactAddress, Revision, Team, TeamTag, utcnow
+
+CHANGED_KEY = "directory.changed_teams"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in person, a token's owner, an operator's token or the CLI."""
+
+    name: str
+    email: str | None = None
+    is_admin: bool = False
+    can_write: bool = True
+
+    def may_edit(self, data: dict[str, Any]) -> bool:
+        if not self.can_write:
+            return False
+        if self.is_admin:
+            return True
+        return bool(self.email) and self.email.lower() in {o.lower() for o in data.get("owners") or []}
+
+
+SYSTEM = Actor(name="system", is_admin=True)
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:80].strip("-") or "team"
+
+
+def mark_changed(session: Session, team: Team) -> None:
+    session.info.setdefault(CHANGED_KEY, set()).add(team.id)
+
+
+def get_team(session: Session, slug: str, *, include_archived: bool = False) -> Team:
+    team = session.scalar(select(Team).where(Team.slug == slug))
+    if team is None or (team.archived and not include_archived):
+        raise NotFound(f"No team with the slug '{slug}'.")
+    return team
+
+
+def email_addresses(data: dict[str, Any]) -> list[str]:
+    """The normalised addresses a team claims: its e-mail contacts (the auto-reply's keys)."""
+    found: list[str] = []
+    for contact in data.get("contacts") or []:
+        if contact.get("kind") == "email":
+            address = normalize_address(contact["value"])
+            if address and address not in found:
+                found.append(address)
+    return found
+
+
+def _check_unique(session: Session, data: dict[str, Any], team_id: int | None) -> None:
+    errors: dict[str, list[str]] = {}
+    other = session.scalar(select(Team).where(Team.slug == data["slug"], Team.id != (team_id or -1)))
+    if other is not None:
+        errors["slug"] = [f"'{data['slug']}' is already the slug of {other.name}"]
+    addresses = email_addresses(data)
+    if addresses:
+        rows = session.execute(
+            select(ContactAddress.address, Team.name)
+            .join(Team, Team.id == ContactAddress.team_id)
+            .where(ContactAddress.address.in_(addresses), ContactAddress.team_id != (team_id or -1))
+        ).all()
+        if rows:
+            errors["contacts"] = [f"{address} is already a contact of {name}" for address, name in rows]
+    if errors:
+        raise Conflict("Another team already uses this " + " and ".join(errors), errors)
+
+
+def _unused_slug(session: Session, base: str) -> str:
+    taken = set(session.scalars(select(Team.slug).where(Team.slug.like(f"{base}%"))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _apply(team: Team, data: dict[str, Any]) -> None:
+    team.slug = data["slug"]
+    team.name = data["name"]
+    team.department = data.get("department")
+    team.location = data.get("location")
+    team.timezone = data.get("timezone") or "UTC"
+    team.data = copy.deepcopy(data)
+    wanted_tags = list(dict.fromkeys(data.get("tags") or []))
+    team.tags = [t for t in team.tags if t.tag in wanted_tags]
+    have = {t.tag for t in team.tags}
+    team.tags.extend(TeamTag(tag=tag) for tag in wanted_tags if tag not in have)
+    wanted = [] if team.archived_at else email_addresses(data)
+    team.addresses = [a for a in team.addresses if a.address in wanted]
+    have = {a.address for a in team.addresses}
+    team.addresses.extend(ContactAddress(address=a) for a in wanted if a not in have)
+
+
+def _record(session: Session, team: Team, action: str, actor: Actor, note: str | None = None) -> Revision:
+    revision = Revision(
+        team=team, number=team.version, action=action, author=actor.name, note=note,
+        data=copy.deepcopy(team.data), created_at=team.updated_at,
+    )
+    session.add(revision)
+    mark_changed(session, team)
+    return revision
+
+
+def create_team(session: Session, data: dict[str, Any], actor: Actor) -> Team:
+    """Create a team from a validated document; the slug comes from the name when absent."""
+    if not actor.can_write or not actor.is_admin:
+        raise Forbidden("Only administrators may create teams.")
+    data = dict(data)
+    if not data.get("slug"):
+        data["slug"] = _unused_slug(session, slugify(data["name"]))
+    _check_unique(session, data, None)
+    now = utcnow()
+    team = Team(created_at=now, updated_at=now, data={})
+    _apply(team, data)
+    session.add(team)
+    session.flush()
+    _record(session, team, "create", actor)
+    return team
+
+
+def update_team(
+    session: Session,
+    team: Team,
+    data: dict[str, Any],
+    actor: Actor,
+    *,
+    expected_version: int | None = None,
+    action: str = "update",
+    note: str | None = None,
+) -> bool:
+    """Replace a team's document; returns False (and records nothing) when nothing changed.
+
+    `expected_version` is the version the editor started from: a save over a newer version is
+    refused rather than silently overwriting someone else's edit.
+    """
+    if not actor.may_edit(team.data):
+        raise Forbidden(f"You may not change {team.name}: only its owners and administrators can.")
+    if expected_version is not None and expected_version != team.version:
+        raise StaleVersion(
+            f"{team.name} was changed by someone else (now version {team.version}, you edited version "
+            f"{expected_version}). Reload to see their changes.",
+            team.version,
+        )
+    data = dict(data)
+    data.setdefault("slug", team.slug)
+    if not data.get("slug"):
+        data["slug"] = team.slug
+    if not actor.is_admin and not data.get("owners"):
+        raise InvalidTeam("A team needs at least one owner.",
+                          {"owners": ["only an administrator can leave a team without owners"]})
+    if data == team.data and action not in {"restore", "unarchive"}:
+        return False
+    _check_unique(session, data, team.id)
+    team.updated_at = utcnow()
+    _apply(team, data)
+    session.flush()
+    _record(session, team, action, actor, note)
+    return True
+
+
+def archive_team(session: Session, team: Team, actor: Actor, *, expected_version: int | None = None) -> None:
+    """Take a team out of lists, search and the auto-reply; its data and history are kept."""
+    if not actor.can_write or not actor.is_admin:
+        raise Forbidden("Only administrators may archive teams.")
+    if expected_version is not None and expected_version != team.version:
+        raise StaleVersion(f"{team.name} changed since you loaded it (now version {team.version}).", team.version)
+    if team.archived:
+        return
+    team.archived_at = utcnow()
+    team.updated_at = team.archived_at
+    team.addresses = []
+    session.flush()
+    _record(session, team, "archive", actor)
+
+
+def restore_revision(
+    session: Session, team: Team, number: int, actor: Actor, *, expected_version: int | None = None
+) -> Team:
+    """Make an earlier version current again, as a new revision (history is never rewritten)."""
+    revision = session.scalar(select(Revision).where(Revision.team_id == team.id, Revision.number == number))
+    if revision is None:
+        raise NotFound(f"{team.name} has no revision {number}.")
+    data = copy.deepcopy(revision.data)
+    data["slug"] = team.slug
+    was_archived = team.archived
+    if was_archived:
+        if not actor.is_admin:
+            raise Forbidden("Only administrators may bring back an archived team.")
+        team.archived_at = None
+    update_team(
+        session, team, data, actor, expected_version=expected_version,
+        action="restore", note=f"restored revision {number}" + (" and unarchived" if was_archived else ""),
+    )
+    return team
+
+
+def mark_reviewed(session: Session, team: Team, actor: Actor, today: date,
+                  *, expected_version: int | None = None) -> bool:
+    data = dict(team.data)
+    data["last_reviewed"] = today.isoformat()
+    if data == team.data:
+        return False
+    return update_team(session, team, data, actor, expected_version=expected_version, action="review",
+                       note="marked as reviewed")
+
+
+def team_document(team: Team, site_url: str = "") -> dict[str, Any]:
+    """The §1 document as reads return it, with the server's read-only fields added."""
+    doc = copy.deepcopy(team.data)
+    doc["url"] = f"{site_url}/teams/{team.slug}"
+    doc["api_url"] = f"{site_url}/api/v1/teams/{team.slug}"
+    doc["version"] = team.version
+    doc["created_at"] = _iso(team.created_at)
+    doc["updated_at"] = _iso(team.updated_at)
+    if team.archived:
+        doc["archived"] = True
+    return doc
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+class ImportRefused(Exception):
+    """Nothing was written; `problems` lists every problem, each naming its record and field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s); nothing was imported")
+        self.problems = problems
+
+
+def import_teams(
+    session: Session, records: Sequence[dict[str, Any]], actor: Actor, *, progress: Any = None
+) -> ImportReport:
+    """Create or update teams by slug, all or nothing: every record is checked before any write.
+
+    `records` come from `api.schemas.load_teams`, which has checked each document and what records
+    must not share; what remains are the rules against the database.
+    """
+    problems: list[str] = []
+    prepared = [dict(record, slug=record.get("slug") or slugify(record["name"])) for record in records]
+    in_file = {data["slug"] for data in prepared}
+    claimant = {address: index for index, data in enumerate(prepared) for address in email_addresses(data)}
+    existing = {t.slug: t for t in session.scalars(select(Team))}
+    if claimant:
+        held = session.execute(
+            select(ContactAddress.address, Team.slug).join(Team).where(ContactAddress.address.in_(list(claimant)))
+        ).all()
+        for address, slug in held:
+            index = claimant[address]
+            if prepared[index]["slug"] != slug and slug not in in_file:
+                problems.append(
+                    f"record {index} ({prepared[index]['slug']}): contacts: {address} is already a contact of "
+                    f"team '{slug}'"
+                )
+    if problems:
+        raise ImportRefused(problems)
+
+    report = ImportReport()
+    # Free addresses moving between teams of this file before any team claims them.
+    for data in prepared:
+        team = existing.get(data["slug"])
+        if team is not None and not team.archived:
+            keep = set(email_addresses(data))
+            team.addresses = [a for a in team.addresses if a.address in keep]
+    session.flush()
+    for data in prepared:
+        team = existing.get(data["slug"])
+        if team is None:
+            create_team(session, data, actor)
+            report.created.append(data["slug"])
+        elif update_team(session, team, data, actor, action="import"):
+            report.updated.append(data["slug"])
+        else:
+            report.unchanged.append(data["slug"])
+        if progress is not None:
+            progress(1)
+    return report
+
+
+def active_teams(session: Session) -> Iterable[Team]:
+    return session.scalars(select(Team).where(Team.archived_at.is_(None)).order_by(Team.name))
+
+
+def count_teams(session: Session) -> int:
+    return session.scalar(select(func.count(Team.id)).where(Team.archived_at.is_(None))) or 0

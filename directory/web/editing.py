@@ -1,0 +1,286 @@
+"""Changing a team from the browser: edit, create, history with diffs and restore, mark as reviewed.
+
+Every save validates with `api.schemas.load_team` and writes through `directory.services`, passing
+the version the editor started from, so that a save over someone else's newer edit is refused and
+shown as a conflict instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from api.schemas import load_team
+from directory import auth, services
+from directory.db import get_session
+from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
+from directory.hours import WEEKDAYS
+from directory.models import Revision, Team
+from directory.services import Actor
+from directory.web import bp, utcnow
+from directory.web.diff import field_changes
+from directory.web.forms import (
+    BOOKING_METHODS,
+    CONTACT_KINDS,
+    DAY_NAMES,
+    DURATION_UNITS,
+    ErrorMap,
+    TeamForm,
+    document_from_form,
+    form_errors,
+    form_from_post,
+    form_from_team,
+)
+
+NEW_TEAM_DEFAULTS: dict[str, Any] = {"timezone": "UTC"}
+
+
+def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Editing needs someone signed in: anonymous visitors go to the sign-in page and come back."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if auth.current_actor() is None:
+            flash("Please sign in to make changes.", "info")
+            return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _actor() -> Actor:
+    actor = auth.current_actor()
+    assert actor is not None  # guaranteed by @signed_in
+    return actor
+
+
+def _editable_team(slug: str, actor: Actor) -> Team:
+    team = services.get_team(get_session(), slug)
+    if not actor.may_edit(team.data):
+        raise Forbidden(f"You may not change {team.name}: only its owners and the directory's administrators can.")
+    return team
+
+
+def _choices() -> dict[str, Any]:
+    from directory.hours import _supported_countries  # the calendars the hours engine accepts
+
+    try:
+        countries = sorted(_supported_countries())
+    except Exception:  # pragma: no cover - the list is a convenience only
+        countries = []
+    return {
+        "booking_methods": BOOKING_METHODS, "contact_kinds": CONTACT_KINDS, "duration_units": DURATION_UNITS,
+        "day_names": DAY_NAMES, "weekdays": WEEKDAYS, "timezones": sorted(available_timezones()),
+        "countries": countries,
+    }
+
+
+def _render_editor(form: TeamForm, errors: dict[str, list[str]], *, team: Team | None, status: int = 200,
+                   conflict: dict[str, Any] | None = None) -> tuple[str, int]:
+    return render_template(
+        "edit.html", form=form, errors=ErrorMap(errors, form), team=team, conflict=conflict, **_choices(),
+    ), status
+
+
+def _validated(form: TeamForm) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    errors = dict(form_errors(form))
+    try:
+        document = load_team(document_from_form(form))
+    except InvalidTeam as exc:
+        for path, messages in exc.errors.items():
+            errors.setdefault(path, []).extend(messages)
+        return None, errors
+    return (None, errors) if errors else (document, {})
+
+
+def _row_change() -> TeamForm | None:
+    """The "add" and "remove" buttons of the editor's lists, for browsers without JavaScript:
+    the form comes back with the row added or removed, and nothing is saved."""
+    add, remove = request.form.get("add"), request.form.get("remove")
+    if request.form.get("save") or not (add or remove):
+        return None
+    posted = {k: v for k, v in request.form.items() if not (remove and k.startswith(remove + "."))}
+    form = form_from_post(posted)
+    if add:
+        form.add_row(add)
+    return form
+
+
+def _problem_errors(exc: InvalidTeam | Conflict) -> dict[str, list[str]]:
+    return dict(exc.errors) or {"_form": [exc.message]}
+
+
+@bp.route("/teams/<slug>/edit", methods=["GET", "POST"])
+@signed_in
+def edit_team(slug: str) -> Any:
+    actor = _actor()
+    session = get_session()
+    team = _editable_team(slug, actor)
+    if request.method == "GET":
+        return _render_editor(form_from_team(team.data, team.version), {}, team=team)
+
+    rows = _row_change()
+    if rows is not None:
+        return _render_editor(rows, {}, team=team)
+    form = form_from_post(request.form)
+    document, errors = _validated(form)
+    if document is None:
+        return _render_editor(form, errors, team=team, status=422)
+    try:
+        expected = int(form.version)
+    except ValueError:
+        expected = -1
+    try:
+        changed = services.update_team(session, team, document, actor, expected_version=expected)
+        session.commit()
+    except (StaleVersion, StaleDataError):
+        session.rollback()
+        team = services.get_team(session, slug)
+        return _conflict(form, team, expected)
+    except (InvalidTeam, Conflict) as exc:
+        session.rollback()
+        return _render_editor(form, _problem_errors(exc), team=team, status=exc.status)
+    if changed:
+        flash(f"Saved. {team.name} is now at version {team.version}; the previous version is in its history.",
+              "success")
+    else:
+        flash("Nothing had changed, so nothing was saved.", "info")
+    return redirect(url_for("web.team", slug=team.slug))
+
+
+def _conflict(form: TeamForm, team: Team, expected: int) -> tuple[str, int]:
+    """Someone saved first: keep what this editor typed, show what the other person changed."""
+    base = get_session().scalar(select(Revision).where(Revision.team_id == team.id, Revision.number == expected))
+    theirs = field_changes(base.data if base else None, team.data) if base else []
+    authors = list(get_session().scalars(
+        select(Revision.author).where(Revision.team_id == team.id, Revision.number > expected)
+        .order_by(Revision.number)))
+    form.version = str(team.version)
+    conflict = {
+        "expected": expected, "current": team.version, "changes": theirs,
+        "authors": list(dict.fromkeys(authors)), "updated_at": team.updated_at,
+    }
+    return _render_editor(form, {}, team=team, status=409, conflict=conflict)
+
+
+@bp.route("/teams/new", methods=["GET", "POST"])
+@signed_in
+def new_team() -> Any:
+    actor = _actor()
+    if not actor.is_admin:
+        raise Forbidden("Only the directory's administrators can add teams.")
+    if request.method == "GET":
+        return _render_editor(form_from_team(NEW_TEAM_DEFAULTS), {}, team=None)
+    rows = _row_change()
+    if rows is not None:
+        return _render_editor(rows, {}, team=None)
+    form = form_from_post(request.form)
+    document, errors = _validated(form)
+    if document is None:
+        return _render_editor(form, errors, team=None, status=422)
+    session = get_session()
+    try:
+        team = services.create_team(session, document, actor)
+        session.commit()
+    except (InvalidTeam, Conflict) as exc:
+        session.rollback()
+        return _render_editor(form, _problem_errors(exc), team=None, status=exc.status)
+    flash(f"{team.name} is in the directory.", "success")
+    return redirect(url_for("web.team", slug=team.slug))
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _revision(team: Team, number: int | None) -> Revision | None:
+    if number is None:
+        return None
+    return get_session().scalar(select(Revision).where(Revision.team_id == team.id, Revision.number == number))
+
+
+def _int_arg(name: str) -> int | None:
+    try:
+        return int(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.route("/teams/<slug>/history")
+def team_history(slug: str) -> str:
+    actor = auth.current_actor()
+    session = get_session()
+    team = services.get_team(session, slug, include_archived=bool(actor and actor.is_admin))
+    revisions = list(session.scalars(
+        select(Revision).where(Revision.team_id == team.id).order_by(Revision.number.desc())))
+    numbers = [r.number for r in revisions]
+    newer, older = _int_arg("to"), _int_arg("from")
+    if newer is None and older is None and len(numbers) >= 2:
+        newer, older = numbers[0], numbers[1]
+    if newer is not None and older is not None and older > newer:
+        newer, older = older, newer
+    a, b = _revision(team, older), _revision(team, newer)
+    changes = field_changes(a.data, b.data) if a and b else None
+    return render_template(
+        "history.html", team=team, revisions=revisions, older=a, newer=b, changes=changes,
+        may_edit=bool(actor and actor.may_edit(team.data)), is_admin=bool(actor and actor.is_admin),
+        tz=ZoneInfo("UTC"),
+    )
+
+
+def _form_version() -> int | None:
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        return None
+
+
+@bp.route("/teams/<slug>/history/<int:number>/restore", methods=["POST"])
+@signed_in
+def restore(slug: str, number: int) -> Response:
+    actor = _actor()
+    session = get_session()
+    team = services.get_team(session, slug, include_archived=actor.is_admin)
+    if not actor.may_edit(team.data):
+        raise Forbidden(f"You may not change {team.name}: only its owners and the directory's administrators can.")
+    try:
+        services.restore_revision(session, team, number, actor, expected_version=_form_version())
+        session.commit()
+    except (StaleVersion, StaleDataError):
+        session.rollback()
+        flash("The page changed while you were looking at its history, so nothing was restored. "
+              "Check the newest version below and try again.", "error")
+        return redirect(url_for("web.team_history", slug=slug))
+    except NotFound:
+        session.rollback()
+        raise
+    flash(f"Restored version {number} of {team.name}; it is now version {team.version}.", "success")
+    return redirect(url_for("web.team_history", slug=team.slug))
+
+
+@bp.route("/teams/<slug>/review", methods=["POST"])
+@signed_in
+def mark_reviewed(slug: str) -> Response:
+    actor = _actor()
+    session = get_session()
+    team = _editable_team(slug, actor)
+    today = datetime.now(ZoneInfo(team.timezone or "UTC")).date() if team.timezone else utcnow().date()
+    try:
+        changed = services.mark_reviewed(session, team, actor, today, expected_version=_form_version())
+        session.commit()
+    except (StaleVersion, StaleDataError):
+        session.rollback()
+        flash("The page changed since you opened it; check it again before marking it as reviewed.", "error")
+        return redirect(url_for("web.team", slug=slug))
+    if changed:
+        flash(f"Thank you: {team.name} is marked as reviewed today.", "success")
+    else:
+        flash(f"{team.name} was already marked as reviewed today.", "info")
+    return redirect(url_for("web.team", slug=slug))

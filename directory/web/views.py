@@ -1,0 +1,238 @@
+"""Reading pages: home, search results, team pages, departments, the A–Z list, and signing in."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_user, logout_user
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from directory import accounts, auth, services
+from directory.db import get_session
+from directory.models import Team
+from directory.search_sync import get_search
+from directory.web import bp, safe_next, utcnow
+from directory.web.present import badge_for, build_team_view, reader_timezone
+
+PAGE_SIZE = 20
+FACET_LIMIT = 12
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def reader_tz_from_request() -> str | None:
+    """The reader's time zone: `?tz=` first, then the cookie the page script sets; None when unknown."""
+    return reader_timezone(request.args.get("tz"), request.cookies.get("tz"))
+
+
+def requested_instant() -> tuple[datetime, bool]:
+    """Now, or the instant of `?at=` (ISO 8601; for previews and tests). Second value: was it given."""
+    text = (request.args.get("at") or "").strip().replace(" ", "+")
+    if text:
+        try:
+            at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return utcnow(), False
+        return (at if at.tzinfo else at.replace(tzinfo=UTC)), True
+    return utcnow(), False
+
+
+def department_counts(session: Any) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Team.department, func.count(Team.id))
+        .where(Team.archived_at.is_(None), Team.department.is_not(None))
+        .group_by(Team.department)
+        .order_by(Team.department)
+    ).all()
+    return [{"name": name, "slug": services.slugify(name), "count": count} for name, count in rows]
+
+
+def team_cards(teams: list[Team], now: datetime) -> list[dict[str, Any]]:
+    cards = []
+    for team in teams:
+        text, css = badge_for(team.data, now)
+        cards.append({"team": team, "data": team.data, "badge": text, "badge_class": css})
+    return cards
+
+
+@bp.route("/")
+def home() -> str:
+    session = get_session()
+    now = utcnow()
+    open_ids = get_search().open_now.open_ids(session, now)
+    open_teams = list(session.scalars(
+        select(Team).where(Team.id.in_(open_ids), Team.archived_at.is_(None)).order_by(Team.name).limit(12)))
+    recent = list(session.scalars(
+        select(Team).where(Team.archived_at.is_(None)).order_by(Team.updated_at.desc(), Team.name).limit(6)))
+    return render_template(
+        "home.html",
+        departments=department_counts(session),
+        open_teams=team_cards(open_teams, now),
+        open_count=len(open_ids),
+        recent=team_cards(recent, now),
+        team_count=services.count_teams(session),
+    )
+
+
+def _page_number(text: str | None) -> int:
+    try:
+        return max(1, min(10_000, int(text or 1)))
+    except ValueError:
+        return 1
+
+
+@bp.route("/search")
+def search() -> str:
+    session = get_session()
+    q = (request.args.get("q") or "").strip()[:500]
+    selected = {
+        "department": [v for v in request.args.getlist("department") if v],
+        "tag": [v for v in request.args.getlist("tag") if v],
+        "location": [v for v in request.args.getlist("location") if v],
+    }
+    open_now = (request.args.get("open_now") or "").lower() in TRUE_WORDS
+    page = _page_number(request.args.get("page"))
+    now = utcnow()
+    filters = {k: v for k, v in selected.items() if v}
+    found = get_search().query(session, q, filters=filters, open_now=open_now, at=now, page=page,
+                               page_size=PAGE_SIZE)
+    pages = max(1, math.ceil(found.total / PAGE_SIZE))
+    if page > pages and found.total:
+        return redirect(_search_url(q, selected, open_now, pages))  # type: ignore[return-value]
+    teams = {t.id: t for t in session.scalars(select(Team).where(Team.id.in_([h["id"] for h in found.hits])))}
+    hits = []
+    for hit in found.hits:
+        team = teams.get(hit["id"])
+        badge, css = badge_for(team.data, now) if team is not None else ("", "badge--unknown")
+        hits.append({**hit, "badge": badge, "badge_class": css, "tags": (team.data.get("tags") if team else []) or []})
+    facets = _facets(found.facets, selected)
+    return render_template(
+        "search.html",
+        q=q, hits=hits, total=found.total, page=page, pages=pages, suggestion=found.suggestion,
+        facets=facets, selected=selected, open_now=open_now,
+        open_counts=found.facets.get("open_now") or {},
+        any_filter=bool(filters) or open_now,
+        page_url=lambda n: _search_url(q, selected, open_now, n),
+        suggestion_url=_search_url(found.suggestion or "", selected, open_now, 1) if found.suggestion else None,
+        clear_url=_search_url(q, {}, False, 1),
+        remove_url=lambda kind, value: _search_url(
+            q, {k: [v for v in vs if not (k == kind and v == value)] for k, vs in selected.items()}, open_now, 1),
+        without_open_url=_search_url(q, selected, False, 1),
+    )
+
+
+def _facets(raw: dict[str, dict[str, int]], selected: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The facet groups to show: each value with its count, chosen ones first and always present."""
+    groups = []
+    for key, param, title in (("department", "department", "Department"), ("tags", "tag", "Tag"),
+                              ("location", "location", "Location")):
+        counts = dict(raw.get(key) or {})
+        for value in selected[param]:
+            counts.setdefault(value, 0)
+        values = [{"value": v, "count": c, "checked": v in selected[param]} for v, c in counts.items()]
+        values.sort(key=lambda item: (not item["checked"], -item["count"], item["value"].lower()))
+        if values:
+            groups.append({"key": key, "param": param, "title": title, "values": values[:FACET_LIMIT],
+                           "more": values[FACET_LIMIT:]})
+    return groups
+
+
+def _search_url(q: str, selected: dict[str, list[str]], open_now: bool, page: int) -> str:
+    args: dict[str, Any] = {}
+    if q:
+        args["q"] = q
+    for key in ("department", "tag", "location"):
+        if selected.get(key):
+            args[key] = selected[key]
+    if open_now:
+        args["open_now"] = "1"
+    if page > 1:
+        args["page"] = page
+    return url_for("web.search", **args)
+
+
+@bp.route("/teams")
+def teams_index() -> str:
+    session = get_session()
+    now = utcnow()
+    teams = list(services.active_teams(session))
+    open_ids = get_search().open_now.open_ids(session, now)
+    letters: OrderedDict[str, list[Team]] = OrderedDict()
+    for team in sorted(teams, key=lambda t: t.name.lower()):
+        first = team.name[:1].upper()
+        letters.setdefault(first if first.isalpha() else "#", []).append(team)
+    return render_template("teams_index.html", letters=letters, open_ids=open_ids, total=len(teams))
+
+
+@bp.route("/teams/<slug>")
+def team(slug: str) -> str:
+    session = get_session()
+    actor = auth.current_actor()
+    team = services.get_team(session, slug, include_archived=bool(actor and actor.is_admin))
+    now, fixed = requested_instant()
+    view = build_team_view(team.data, now, reader_tz_from_request(), current_app.config.get("DIRECTORY_CHAT_URL", ""))
+    department_slug = services.slugify(team.department) if team.department else None
+    return render_template(
+        "team.html", team=team, view=view, data=team.data, fixed_time=fixed,
+        may_edit=bool(actor and actor.may_edit(team.data)),
+        is_admin=bool(actor and actor.is_admin),
+        department_slug=department_slug,
+    )
+
+
+@bp.route("/departments")
+def departments() -> str:
+    return render_template("departments.html", departments=department_counts(get_session()))
+
+
+@bp.route("/departments/<slug>")
+def department(slug: str) -> str:
+    session = get_session()
+    match = next((d for d in department_counts(session) if d["slug"] == slug), None)
+    if match is None:
+        abort(404, description=f"No department with the address '{slug}'.")
+    teams = list(session.scalars(
+        select(Team).where(Team.archived_at.is_(None), Team.department == match["name"]).order_by(Team.name)))
+    return render_template("department.html", department=match, teams=team_cards(teams, utcnow()))
+
+
+# --------------------------------------------------------------------------- signing in
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    next_url = safe_next(request.values.get("next"))
+    mode = current_app.config.get("DIRECTORY_AUTH", "local")
+    if mode != "local":
+        return render_template("login.html", next_url=next_url, proxy=True)
+    email = ""
+    error = None
+    if request.method == "POST":
+        email = (request.form.get("email") or "").strip()
+        password = request.form.get("password") or ""
+        if not email or not password:
+            error = "Enter your e-mail address and your password."
+        else:
+            session = get_session()
+            user = accounts.authenticate(session, email, password)
+            if user is None:
+                error = "That e-mail address and password do not match an account."
+            else:
+                login_user(user, remember=request.form.get("remember") == "yes")
+                flash(f"Signed in as {user.name or user.email}.", "success")
+                return redirect(next_url)
+    status = 200 if error is None else 401
+    return render_template("login.html", next_url=next_url, proxy=False, email=email, error=error), status  # type: ignore[return-value]
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> str | Response:
+    if request.method == "GET":
+        return render_template("logout.html")
+    logout_user()
+    flash("You are signed out.", "success")
+    return redirect(url_for("web.home"))

@@ -1,0 +1,193 @@
+"""The human wording of opening status and promised times, shared by pages and auto-replies.
+
+Pure functions over the status object of `directory.hours.team_status`. English names come
+from tuples here rather than `strftime`, whose %a/%b follow the process locale. Times are
+always 24-hour HH:MM; "Closed — opens …" uses an em dash.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from directory.hours import validate_timezone
+
+__all__ = ["describe_status", "format_duration", "format_instant", "format_reply_time", "humanize_delta"]
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_UNIT_WORDS = {
+    "business_hours": ("business hour", "business hours"),
+    "business_days": ("business day", "business days"),
+    "hours": ("hour", "hours"),
+    "days": ("day", "days"),
+}
+NOT_PUBLISHED = "Hours not published"
+AROUND_THE_CLOCK = "Open around the clock"
+
+
+def _clock(dt: datetime) -> str:
+    return f"{dt.hour:02d}:{dt.minute:02d}"
+
+
+def _date_words(dt: datetime, now: datetime) -> str:
+    """'Tue 26 Nov', with the year when it is not now's year."""
+    text = f"{WEEKDAY_ABBR[dt.weekday()]} {dt.day} {MONTH_ABBR[dt.month - 1]}"
+    return text if dt.year == now.year else f"{text} {dt.year}"
+
+
+def format_instant(dt: datetime, tz: str, now: datetime) -> str:
+    """When something happens, as a reader in `tz` would say it relative to `now`.
+
+    "today at 09:00", "tomorrow at 09:00", "yesterday at 09:00", "Monday at 09:00" (2 to 6
+    days ahead), otherwise "Tue 26 Nov at 11:00" ("Tue 26 Nov 2027 at 11:00" in another year).
+    """
+    zone = ZoneInfo(tz)
+    local, local_now = dt.astimezone(zone), now.astimezone(zone)
+    days = (local.date() - local_now.date()).days
+    clock = _clock(local)
+    if days == 0:
+        return f"today at {clock}"
+    if days == 1:
+        return f"tomorrow at {clock}"
+    if days == -1:
+        return f"yesterday at {clock}"
+    if 2 <= days <= 6:
+        return f"{WEEKDAY_NAMES[local.weekday()]} at {clock}"
+    return f"{_date_words(local, local_now)} at {clock}"
+
+
+def format_reply_time(dt: datetime, tz: str, now: datetime) -> str:
+    """An absolute promise, 'Tue 26 Nov, 11:00': it stays true when an email is read later."""
+    zone = ZoneInfo(tz)
+    local = dt.astimezone(zone)
+    return f"{_date_words(local, now.astimezone(zone))}, {_clock(local)}"
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def format_duration(d: Mapping[str, Any]) -> str:
+    """{"value": 4, "unit": "business_hours"} -> "4 business hours"; singular for exactly 1."""
+    value, unit = d["value"], d["unit"]
+    if unit not in _UNIT_WORDS:
+        raise ValueError(f"unknown duration unit {unit!r}")
+    singular, plural = _UNIT_WORDS[unit]
+    return f"{_number(value)} {singular if value == 1 else plural}"
+
+
+def _round(x: float) -> int:
+    return math.floor(x + 0.5)
+
+
+def humanize_delta(a: datetime, b: datetime) -> str:
+    """How far `b` lies from `a`: "in 45 minutes", "in 3 hours", "in 2 days", "5 minutes ago".
+
+    Rounds to the nearest whole unit: minutes below an hour, hours below a day, days beyond.
+    """
+    # via UTC: subtracting two datetimes of one zone would give wall-clock, not real, time
+    seconds = (b.astimezone(UTC) - a.astimezone(UTC)).total_seconds()
+    ahead = seconds >= 0
+    minutes = _round(abs(seconds) / 60)
+    if minutes < 1:
+        return "in less than a minute" if ahead else "less than a minute ago"
+    if minutes < 60:
+        amount, unit = minutes, "minute"
+    else:
+        hours = _round(minutes / 60)
+        if hours < 24:
+            amount, unit = hours, "hour"
+        else:
+            amount, unit = _round(hours / 24), "day"
+    text = f"{amount} {unit}{'' if amount == 1 else 's'}"
+    return f"in {text}" if ahead else f"{text} ago"
+
+
+def _as_datetime(value: object) -> datetime | None:
+    """Status values may be datetimes (from team_status) or ISO strings (from the API)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    raise TypeError(f"expected a datetime or an ISO 8601 string, not {value!r}")
+
+
+def _badge(status: Mapping[str, Any], tz: str, now: datetime, published: bool | None, suffix: str) -> str:
+    if published is False:
+        return NOT_PUBLISHED
+    next_open = _as_datetime(status.get("next_open"))
+    next_close = _as_datetime(status.get("next_close"))
+    if status.get("open"):
+        if next_close is None:
+            return AROUND_THE_CLOCK
+        local_close = next_close.astimezone(ZoneInfo(tz))
+        if local_close.date() == now.astimezone(ZoneInfo(tz)).date():
+            return f"Open until {_clock(local_close)}{suffix}"
+        return f"Open until {format_instant(next_close, tz, now)}{suffix}"
+    if next_open is not None:
+        return f"Closed — opens {format_instant(next_open, tz, now)}{suffix} ({humanize_delta(now, next_open)})"
+    if published:
+        return "Closed — no opening in the coming year"
+    return NOT_PUBLISHED
+
+
+def describe_status(
+    status: Mapping[str, Any],
+    team_tz: str,
+    reader_tz: str | None,
+    now: datetime,
+    *,
+    published: bool | None = None,
+) -> dict[str, Any]:
+    """The wording of a §2 status object, in the team's zone and, when it differs, the reader's.
+
+    -> {"badge", "badge_reader", "reply", "reply_reader", "services": [{"name", "done_by_text"}]}.
+    The reader variants carry " your time" and are None when the reader's zone is not given or
+    reads the same as the team's. `published` tells a team whose hours are unpublished apart
+    from one that is closed for over a year; when None, a closed status with no next opening
+    reads "Hours not published" (both look the same in the status object).
+    """
+    if reader_tz is not None and validate_timezone(reader_tz):
+        reader_tz = None  # a reader's odd browser zone must not break the page
+    differs = reader_tz is not None and reader_tz != team_tz
+    badge = _badge(status, team_tz, now, published, "")
+    badge_reader = None
+    if differs and badge not in (NOT_PUBLISHED, AROUND_THE_CLOCK):
+        assert reader_tz is not None
+        plain = _badge(status, reader_tz, now, published, "")
+        badge_reader = None if plain == badge else _badge(status, reader_tz, now, published, " your time")
+
+    reply = reply_reader = None
+    reply_by = _as_datetime(status.get("reply_by"))
+    if reply_by is not None:
+        reply = f"Reply expected by {format_reply_time(reply_by, team_tz, now)}"
+        if differs:
+            assert reader_tz is not None
+            text = f"Reply expected by {format_reply_time(reply_by, reader_tz, now)}"
+            reply_reader = None if text == reply else f"{text} your time"
+
+    services = []
+    for service in status.get("services") or ():
+        done_by = _as_datetime(service.get("done_by"))
+        services.append(
+            {
+                "name": service.get("name"),
+                "done_by_text": f"Done by {format_reply_time(done_by, team_tz, now)}" if done_by else None,
+            }
+        )
+    return {
+        "badge": badge,
+        "badge_reader": badge_reader,
+        "reply": reply,
+        "reply_reader": reply_reader,
+        "services": services,
+    }

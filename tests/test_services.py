@@ -1,0 +1,221 @@
+"""The service layer on both backends: revisions, versions, uniqueness, authorisation, import."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from api.schemas import load_team, load_teams
+from directory import services
+from directory.errors import Conflict, Forbidden, InvalidTeam, StaleVersion
+from directory.models import ContactAddress, Revision, Team
+from tests.conftest import ADMIN, make_app, team_doc
+
+OWNER = services.Actor(name="alice@example.com", email="alice@example.com")
+STRANGER = services.Actor(name="bob@example.com", email="bob@example.com")
+
+
+@pytest.fixture
+def db(tmp_path: Any, storage_url: str) -> Any:
+    from directory.db import get_session
+
+    app = make_app(tmp_path, DATABASE_URL=storage_url)
+    with app.app_context():
+        yield get_session()
+    app.extensions["directory_db"].engine.dispose()
+
+
+def revisions(session: Any, team: Team) -> list[Revision]:
+    return list(session.scalars(select(Revision).where(Revision.team_id == team.id).order_by(Revision.number)))
+
+
+def test_create_records_first_revision_and_derives_slug(db: Any) -> None:
+    doc = team_doc()
+    del doc["slug"]
+    team = services.create_team(db, load_team(doc), ADMIN)
+    db.commit()
+    assert team.slug == "payroll"
+    assert team.version == 1
+    [rev] = revisions(db, team)
+    assert (rev.number, rev.action, rev.author) == (1, "create", "admin@example.com")
+    assert rev.data == team.data
+    second = services.create_team(db, load_team({"name": "Payroll", "contacts": []}), ADMIN)
+    assert second.slug == "payroll-2"
+
+
+def test_every_save_is_a_revision_and_unchanged_saves_add_none(db: Any) -> None:
+    team = services.create_team(db, load_team(team_doc()), ADMIN)
+    db.commit()
+    data = copy.deepcopy(team.data)
+    data["summary"] = "Pay, payslips and P60s."
+    assert services.update_team(db, team, data, OWNER, expected_version=1) is True
+    db.commit()
+    assert team.version == 2
+    assert services.update_team(db, team, copy.deepcopy(data), OWNER) is False
+    db.commit()
+    assert [r.number for r in revisions(db, team)] == [1, 2]
+    assert revisions(db, team)[1].data["summary"] == "Pay, payslips and P60s."
+
+
+def test_stale_version_is_refused_and_changes_nothing(db: Any) -> None:
+    team = services.create_team(db, load_team(team_doc()), ADMIN)
+    db.commit()
+    data = dict(team.data, summary="first editor")
+    services.update_team(db, team, data, OWNER, expected_version=1)
+    db.commit()
+    with pytest.raises(StaleVersion):
+        services.update_team(db, team, dict(team.data, summary="second editor"), OWNER, expected_version=1)
+    db.rollback()
+    assert db.get(Team, team.id).data["summary"] == "first editor"
+
+
+def test_only_owners_and_admins_may_edit(db: Any) -> None:
+    team = services.create_team(db, load_team(team_doc()), ADMIN)
+    db.commit()
+    with pytest.raises(Forbidden):
+        services.update_team(db, team, dict(team.data, summary="x"), STRANGER)
+    with pytest.raises(Forbidden):
+        services.create_team(db, load_team(team_doc(slug="other", contacts=[])), OWNER)
+    with pytest.raises(Forbidden):
+        services.archive_team(db, team, OWNER)
+    read_only = services.Actor(name="t", is_admin=True, can_write=False)
+    with pytest.raises(Forbidden):
+        services.update_team(db, team, dict(team.data, summary="x"), read_only)
+
+
+def test_contact_addresses_are_unique_across_teams(db: Any) -> None:
+    services.create_team(db, load_team(team_doc()), ADMIN)
+    db.commit()
+    clash = team_doc(slug="pay-two", contacts=[{"kind": "email", "value": "Payroll+x@Example.com"}])
+    with pytest.raises(Conflict) as caught:
+        services.create_team(db, load_team(clash), ADMIN)
+    assert "payroll@example.com" in caught.value.errors["contacts"][0]
+    db.rollback()
+    with pytest.raises(Conflict) as caught:
+        services.create_team(db, load_team(team_doc(contacts=[])), ADMIN)
+    assert "slug" in caught.value.errors
+
+
+def test_archive_frees_addresses_and_restore_brings_back(db: Any) -> None:
+    team = services.create_team(db, load_team(team_doc()), ADMIN)
+    db.commit()
+    services.archive_team(db, team, ADMIN)
+    db.commit()
+    assert team.archived
+    assert db.scalar(select(func.count()).select_from(ContactAddress)) == 0
+    services.restore_revision(db, team, 1, ADMIN)
+    db.commit()
+    assert not team.archived
+    assert [a.address for a in team.addresses] == ["payroll@example.com"]
+    assert [r.action for r in revisions(db, team)] == ["create", "archive", "restore"]
+
+
+def test_restore_makes_an_old_version_current_as_a_new_revision(db: Any) -> None:
+    team = services.create_team(db, load_team(team_doc()), ADMIN)
+    db.commit()
+    services.update_team(db, team, dict(team.data, summary="changed"), OWNER)
+    db.commit()
+    services.restore_revision(db, team, 1, OWNER)
+    db.commit()
+    assert team.data["summary"] == team_doc()["summary"]
+    assert team.version == 3
+    assert revisions(db, team)[-1].note == "restored revision 1"
+
+
+def test_mark_reviewed(db: Any) -> None:
+    team = services.create_team(db, load_team(team_doc()), ADMIN)
+    db.commit()
+    assert services.mark_reviewed(db, team, OWNER, date(2026, 11, 23)) is True
+    db.commit()
+    assert team.data["last_reviewed"] == "2026-11-23"
+    assert services.mark_reviewed(db, team, OWNER, date(2026, 11, 23)) is False
+
+
+def test_import_is_all_or_nothing(db: Any) -> None:
+    good = team_doc()
+    records, problems = load_teams([good])
+    services.import_teams(db, records, ADMIN)
+    db.commit()
+    before = db.scalar(select(func.count()).select_from(Revision))
+    changed = dict(good, summary="changed by import")
+    clash = team_doc(slug="another", name="Another", contacts=[{"kind": "email", "value": "payroll@example.com"}])
+    records, problems = load_teams([changed, clash])
+    assert problems == ["record 1 (another): contacts: payroll@example.com is also a contact of record 0"]
+    taken = team_doc(slug="third", name="Third", contacts=[{"kind": "email", "value": "payroll@example.com"}])
+    records, problems = load_teams([taken])
+    assert problems == []
+    with pytest.raises(services.ImportRefused) as caught:
+        services.import_teams(db, records, ADMIN)
+    db.rollback()
+    assert caught.value.problems == [
+        "record 0 (third): contacts: payroll@example.com is already a contact of team 'payroll'"]
+    assert db.scalar(select(Team.data).where(Team.slug == "payroll"))["summary"] == good["summary"]
+    assert db.scalar(select(func.count()).select_from(Revision)) == before
+
+
+def test_import_updates_by_slug_and_repeats_are_no_ops(db: Any) -> None:
+    records, _ = load_teams([team_doc(), team_doc(slug="legal", name="Legal", contacts=[])])
+    report = services.import_teams(db, records, ADMIN)
+    db.commit()
+    assert sorted(report.created) == ["legal", "payroll"]
+    again = services.import_teams(db, load_teams([team_doc(), team_doc(slug="legal", name="Legal", contacts=[])])[0],
+                                  ADMIN)
+    db.commit()
+    assert sorted(again.unchanged) == ["legal", "payroll"]
+    assert db.scalar(select(func.count()).select_from(Revision)) == 2
+    update = services.import_teams(db, load_teams([team_doc(summary="new words")])[0], ADMIN)
+    db.commit()
+    assert update.updated == ["payroll"]
+
+
+def test_import_can_move_an_address_between_teams_in_one_file(db: Any) -> None:
+    records, _ = load_teams([team_doc(), team_doc(slug="legal", name="Legal", contacts=[])])
+    services.import_teams(db, records, ADMIN)
+    db.commit()
+    moved = load_teams([
+        team_doc(contacts=[]),
+        team_doc(slug="legal", name="Legal", contacts=[{"kind": "email", "value": "payroll@example.com"}]),
+    ])[0]
+    services.import_teams(db, moved, ADMIN)
+    db.commit()
+    owner = db.scalar(select(Team.slug).join(ContactAddress).where(ContactAddress.address == "payroll@example.com"))
+    assert owner == "legal"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"hours": {"weekly": {"mon": [["09:00", "25:00"]]}}}, "hours.weekly.mon"),
+        ({"hours": {"weekly": {"mon": [["09:00", "09:00"]]}}}, "hours.weekly.mon"),
+        ({"hours": {"weekly": {"mon": [["09:00", "12:00"], ["11:00", "13:00"]]}}}, "hours.weekly.mon"),
+        ({"hours": {"weekly": {}, "closures": [{"start": "2026-12-24", "end": "2026-12-20"}]}},
+         "hours.closures.0.end"),
+        ({"hours": {"weekly": {}, "holidays": {"country": "XX"}}}, "hours.holidays.country"),
+        ({"response_time": {"value": 0, "unit": "hours"}}, "response_time.value"),
+        ({"response_time": {"value": -2, "unit": "hours"}}, "response_time.value"),
+        ({"response_time": {"value": 2, "unit": "fortnights"}}, "response_time.unit"),
+        ({"booking": {"method": "pigeon"}}, "booking.method"),
+        ({"contacts": [{"kind": "fax", "value": "1"}]}, "contacts.0.kind"),
+        ({"contacts": [{"kind": "email", "value": "not-an-address"}]}, "contacts.0.value"),
+        ({"services": [{"name": "x", "turnaround": {"value": 1, "unit": "weeks"}}]}, "services.0.turnaround.unit"),
+        ({"slug": "Not A Slug"}, "slug"),
+        ({"name": ""}, "name"),
+        ({"owners": ["nobody"]}, "owners.0"),
+        ({"last_reviewed": "yesterday"}, "last_reviewed"),
+    ],
+)
+def test_bad_documents_name_the_field(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidTeam) as caught:
+        load_team(team_doc(**change))
+    assert field in caught.value.errors, caught.value.errors
+
+
+def test_services_may_be_plain_names_and_read_only_fields_are_ignored() -> None:
+    doc = load_team(team_doc(services=["Payslips", {"name": "Tax codes"}], version=99, url="x", created_at="y"))
+    assert [s["name"] for s in doc["services"]] == ["Payslips", "Tax codes"]
+    assert "version" not in doc and "url" not in doc
