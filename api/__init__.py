@@ -144,6 +144,6 @@ def _schema_name(schema: Any) -> str:
     """Component names: TeamSchema -> Team, and its partial form (PATCH) -> TeamPatch."""
     cls = resolve_schema_cls(schema)
     name = cls.__name__.removesuffix("Schema")
-    if getattr(schema, "partial", False) is True:
+    if getattr(schema, "partial", False):
         name += "Patch"
     return name

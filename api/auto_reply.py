@@ -39,6 +39,7 @@ class AutoReplyByAddressArgsSchema(AutoReplyArgsSchema):
 
 
 RESPONSES = {
+    "description": "the auto-reply, in the format asked for (Cache-Control says how long it holds)",
     "content": {
         "text/plain": {"schema": {"type": "string"}, "example": "Hello,\n\nThanks for writing to Payroll..."},
         "text/html": {"schema": {"type": "string"}},
@@ -87,8 +88,7 @@ def answer(team: Team, args: dict[str, Any]) -> Response:
 @blp.route("/auto-reply")
 class AutoReplyByAddress(MethodView):
     @blp.arguments(AutoReplyByAddressArgsSchema, location="query")
-    @blp.response(200, description="the auto-reply, in the format asked for", example=None)
-    @blp.doc(responses={"200": RESPONSES})
+    @blp.doc(responses={200: RESPONSES})
     @blp.alt_response(404, schema="Error")
     def get(self, args: dict[str, Any]) -> Response:
         """The auto-reply for the team that owns this contact address."""
@@ -104,8 +104,7 @@ class AutoReplyByAddress(MethodView):
 @blp.route("/teams/<slug>/auto-reply")
 class AutoReplyBySlug(MethodView):
     @blp.arguments(AutoReplyArgsSchema, location="query")
-    @blp.response(200, description="the auto-reply, in the format asked for")
-    @blp.doc(responses={"200": RESPONSES})
+    @blp.doc(responses={200: RESPONSES})
     @blp.alt_response(404, schema="Error")
     def get(self, args: dict[str, Any], slug: str) -> Response:
         """The auto-reply of one team."""

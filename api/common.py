@@ -47,6 +47,18 @@ class Blueprint(SmorestBlueprint):
         return result, headers
 
 
+    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
+        """The header carries JSON text, so it is documented as a string, beside `Link`."""
+        resp_doc.setdefault("headers", {}).update({
+            self.PAGINATION_HEADER_NAME: {
+                "description": "JSON: total, total_pages, first_page, last_page, page, previous_page, next_page",
+                "schema": {"type": "string"},
+                "example": '{"total": 45, "total_pages": 3, "first_page": 1, "last_page": 3, "page": 1, "next_page": 2}',
+            },
+            "Link": {"description": "RFC 8288 links to the first, prev, next and last pages",
+                     "schema": {"type": "string"}},
+        })
+
     def check_if_match(self, etag_data: Any) -> None:
         """If-Match on a POST action (restore, review): optional, but honoured when sent."""
         if request.if_match and self._generate_etag(etag_data) not in request.if_match:

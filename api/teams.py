@@ -11,7 +11,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
 from api.common import AtArgsSchema, Blueprint, check_json_body, require_read, require_writer, resolve_at, site_url
-from api.schemas import TeamQueryArgsSchema, TeamSchema, canonical_team, load_team
+from api.schemas import TEAM_FIELDS, TeamQueryArgsSchema, TeamSchema, canonical_team, load_team
 from directory import auth, facts, services
 from directory.db import get_session
 from directory.models import Revision, Team, TeamTag
@@ -149,7 +149,7 @@ class TeamBySlug(MethodView):
         return services.team_document(team, site_url())
 
     @blp.etag
-    @blp.arguments(TeamSchema(partial=True), as_kwargs=False)
+    @blp.arguments(TeamSchema(partial=TEAM_FIELDS), as_kwargs=False)
     @blp.response(200, TeamSchema)
     @blp.doc(security=[{"bearerAuth": []}])
     @blp.alt_response(401, schema="Error")
