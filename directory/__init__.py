@@ -45,6 +45,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     web.init_app(app)
 
+    @app.route("/healthz")
+    def healthz() -> dict[str, str]:
+        """For load balancers: the process answers (touches neither database nor index)."""
+        return {"status": "ok"}
+
     from directory.cli import register
 
     register(app)

@@ -57,10 +57,10 @@ class Team(Base):
     archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
     tags: Mapped[list[TeamTag]] = relationship(
-        back_populates="team", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="team", cascade="all, delete-orphan"
     )
     addresses: Mapped[list[ContactAddress]] = relationship(
-        back_populates="team", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="team", cascade="all, delete-orphan"
     )
     revisions: Mapped[list[Revision]] = relationship(
         back_populates="team", cascade="all, delete-orphan", order_by="Revision.number.desc()"

@@ -9,6 +9,7 @@ search answers from the database with a plainer match.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -139,7 +140,7 @@ class SearchService:
     def _answer(self, ask: Callable[[], Any]) -> Any:
         """Make sure the index is there and current, then ask; rebuild once if asking fails."""
         with self._lock:
-            if not self._checked or not self.index.is_usable():
+            if not self._checked or not os.path.isdir(self.index.path):
                 self.ensure()
                 self._checked = True
         try:

@@ -233,8 +233,11 @@ def mark_reviewed(session: Session, team: Team, actor: Actor, today: date,
 
 
 def team_document(team: Team, site_url: str = "") -> dict[str, Any]:
-    """The §1 document as reads return it, with the server's read-only fields added."""
-    doc = copy.deepcopy(team.data)
+    """The §1 document as reads return it, with the server's read-only fields added.
+
+    A shallow copy: callers serialise it and never change the nested values.
+    """
+    doc = dict(team.data)
     doc["url"] = f"{site_url}/teams/{team.slug}"
     doc["api_url"] = f"{site_url}/api/v1/teams/{team.slug}"
     doc["version"] = team.version

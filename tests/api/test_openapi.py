@@ -99,7 +99,7 @@ def test_live_api_keeps_to_its_document(live_api: tuple[str, str]) -> None:
         label = f"{operation.method.upper()} {operation.path}"
         calls[label] = 0
 
-        def make_check(label: str) -> Any:
+        def make_check(label: str, operation: Any) -> Any:
             @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy())
             def check(case: Any) -> None:
@@ -110,7 +110,7 @@ def test_live_api_keeps_to_its_document(live_api: tuple[str, str]) -> None:
             return check
 
         try:
-            make_check(label)()
+            make_check(label, operation)()
         except BaseException as exc:  # hypothesis raises a group of failures
             failures.append(f"{label}: {str(exc)[:1500]}")
     assert len(calls) >= 16 and all(calls.values()), (calls, failures[:2])
