@@ -94,6 +94,8 @@ class Teams(MethodView):
             stmt = stmt.where(Team.id.in_(open_ids) if args["open_now"] else Team.id.not_in(open_ids))
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         pagination_parameters.item_count = total
+        if pagination_parameters.first_item >= total:
+            return []
         page = stmt.order_by(Team.name, Team.id).offset(pagination_parameters.first_item).limit(
             pagination_parameters.page_size)
         base = site_url()
@@ -199,6 +201,9 @@ class Revisions(MethodView):
         return [_revision_json(r) for r in rows]
 
 
+MAX_REVISION = 2**31 - 1
+
+
 @blp.route("/teams/<slug>/revisions/<int:number>")
 class RevisionByNumber(MethodView):
     @blp.response(200, RevisionSummarySchema)
@@ -206,6 +211,8 @@ class RevisionByNumber(MethodView):
     def get(self, slug: str, number: int) -> dict[str, Any]:
         """One saved version of the team."""
         team = _team_for_read(slug)
+        if number > MAX_REVISION:
+            abort(404, message=f"{team.name} has no revision {number}.")
         revision = get_session().scalar(
             select(Revision).where(Revision.team_id == team.id, Revision.number == number))
         if revision is None:
@@ -226,6 +233,8 @@ class RestoreRevision(MethodView):
         actor = require_writer()
         session = get_session()
         team = _team_for_read(slug)
+        if number > MAX_REVISION:
+            abort(404, message=f"{team.name} has no revision {number}.")
         blp.check_if_match(etag_data(team))
         services.restore_revision(session, team, number, actor, expected_version=team.version)
         session.commit()

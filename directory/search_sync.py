@@ -38,27 +38,41 @@ def index_document(team: Team) -> dict[str, Any]:
 
 
 class OpenNow:
-    """Which teams are open at an instant, from schedules cached per team version."""
+    """Which teams are open at an instant.
+
+    Schedules are kept per team version, and the answer per minute (hours are whole minutes) and
+    per newest revision, so a burst of searches costs one small query each.
+    """
 
     def __init__(self) -> None:
         self._schedules: dict[int, tuple[int, hours.Schedule | None]] = {}
+        self._schedules_seq: int | None = None
+        self._answer: tuple[tuple[int, int], frozenset[int]] | None = None
         self._lock = threading.Lock()
 
-    def open_ids(self, session: Session, at: datetime) -> set[int]:
-        rows = session.execute(select(Team.id, Team.version).where(Team.archived_at.is_(None))).all()
+    def open_ids(self, session: Session, at: datetime) -> frozenset[int]:
+        newest = session.scalar(select(func.max(Revision.id))) or 0
+        key = (int(at.timestamp() // 60), newest)
         with self._lock:
-            current = {team_id: version for team_id, version in rows}
-            stale = [tid for tid, v in current.items() if self._schedules.get(tid, (None,))[0] != v]
-            for gone in set(self._schedules) - set(current):
-                del self._schedules[gone]
+            if self._answer is not None and self._answer[0] == key:
+                return self._answer[1]
+            if self._schedules_seq != newest:
+                self._refresh(session)
+                self._schedules_seq = newest
+            ids = frozenset(tid for tid, (_v, s) in self._schedules.items() if s is not None and s.is_open(at))
+            self._answer = (key, ids)
+            return ids
+
+    def _refresh(self, session: Session) -> None:
+        current = dict(session.execute(select(Team.id, Team.version).where(Team.archived_at.is_(None))).all())
+        for gone in set(self._schedules) - set(current):
+            del self._schedules[gone]
+        stale = [tid for tid, v in current.items() if self._schedules.get(tid, (None,))[0] != v]
         for start in range(0, len(stale), 500):
-            chunk = stale[start:start + 500]
-            for team in session.scalars(select(Team).where(Team.id.in_(chunk))):
-                schedule = hours.Schedule.from_team(team.data.get("hours"), team.timezone)
-                with self._lock:
-                    self._schedules[team.id] = (team.version, schedule)
-        with self._lock:
-            return {tid for tid, (_v, s) in self._schedules.items() if s is not None and s.is_open(at)}
+            rows = session.execute(select(Team.id, Team.version, Team.timezone, Team.data)
+                                   .where(Team.id.in_(stale[start:start + 500])))
+            for team_id, version, timezone, data in rows:
+                self._schedules[team_id] = (version, hours.Schedule.from_team(data.get("hours"), timezone))
 
 
 class SearchService:
@@ -69,6 +83,8 @@ class SearchService:
         self.factory = factory
         self.open_now = OpenNow()
         self._lock = threading.Lock()
+        # Whoosh's file lock is per process: threads of one process take turns here.
+        self._write_lock = threading.RLock()
         self._checked = False
 
     # -- keeping up -------------------------------------------------------------------------
@@ -83,7 +99,8 @@ class SearchService:
         with self.factory() as session:
             seq = session.scalar(select(func.max(Revision.id))) or 0
             teams = session.scalars(select(Team).where(Team.archived_at.is_(None)).execution_options(yield_per=500))
-            return self.index.rebuild((index_document(t) for t in teams), seq, progress)
+            with self._write_lock:
+                return self.index.rebuild((index_document(t) for t in teams), seq, progress)
 
     def apply_teams(self, team_ids: Iterable[int]) -> None:
         """Index these teams as they are now in the database (archived ones are removed)."""
@@ -99,7 +116,8 @@ class SearchService:
             found = {t.id for t in teams}
             upserts = [index_document(t) for t in teams if not t.archived]
             deletes = [t.id for t in teams if t.archived] + [i for i in ids if i not in found]
-        self.index.apply(upserts, deletes, seq)
+        with self._write_lock:
+            self.index.apply(upserts, deletes, seq)
 
     def catch_up(self) -> None:
         """Apply what other processes or hosts committed since this index last looked."""
