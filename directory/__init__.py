@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(from_environment(instance_path))
     app.config.update(config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # documents keep the contract's field order
     if app.config["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
