@@ -58,7 +58,6 @@ ADD_LIMIT = timedelta(days=10 * 366)
 """Schedule.add answers None for results further than this from the start: not a sane promise."""
 
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_US = 1
 _SEC = 1_000_000
 _MIN = 60 * _SEC
 _HOUR = 60 * _MIN
@@ -73,6 +72,7 @@ _EPOCH_ORD = date(1970, 1, 1).toordinal()
 _WINDOW_BEFORE = 14 * _HOUR
 _WINDOW_AFTER = 36 * _HOUR
 _DAY_CACHE_SIZE = 4096
+_BLOCK_DAYS = 16  # business_days counts open dates this many at a time
 _SCHEDULE_CACHE_SIZE = 512
 
 _TIME_RE = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
@@ -327,6 +327,47 @@ def _holidays_for(country: str, subdivision: str | None, year: int) -> dict[date
     return {day: str(name) for day, name in calendar.items()}
 
 
+# --------------------------------------------------------------------------- time zones
+
+
+def _offset_us(zone: ZoneInfo, us: int) -> int:
+    return (_EPOCH + timedelta(microseconds=us)).astimezone(zone).utcoffset() // timedelta(microseconds=1)  # type: ignore[operator]
+
+
+@lru_cache(maxsize=1024)
+def _zone_year(key: str, year: int) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    """A zone's UTC-offset changes during one UTC year, found once per process and shared.
+
+    -> (offset at the start of the year, change instants, offset after each change), all in
+    µs. Probes the offset at every UTC midnight and bisects (to the second) between two
+    midnights whose offsets differ; so it assumes no zone changes its offset and back within
+    a day, which none does.
+    """
+    zone = ZoneInfo(key)
+    start = (date(year, 1, 1).toordinal() - _EPOCH_ORD) * _DAY
+    days = date(year + 1, 1, 1).toordinal() - date(year, 1, 1).toordinal()
+    times: list[int] = []
+    offsets: list[int] = []
+    previous = start_offset = _offset_us(zone, start)
+    for day in range(1, days + 1):
+        probe = start + day * _DAY
+        offset = _offset_us(zone, probe)
+        if offset == previous:
+            continue
+        lo, hi = (probe - _DAY) // _SEC, probe // _SEC  # offset(lo) == previous != offset(hi)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if _offset_us(zone, mid * _SEC) == previous:
+                lo = mid
+            else:
+                hi = mid
+        if hi * _SEC < start + days * _DAY:
+            times.append(hi * _SEC)
+            offsets.append(offset)
+        previous = offset
+    return start_offset, tuple(times), tuple(offsets)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -381,7 +422,6 @@ class DayHours:
 class _Closure:
     start: datetime  # local wall-clock, naive
     end: datetime  # exclusive; a whole-day closure ends at 00:00 after its last date
-    whole_days: bool
     reason: str | None
     raw: dict[str, Any]
 
@@ -397,6 +437,7 @@ class Schedule:
     """
 
     __slots__ = (
+        "_block_cache",
         "_closures",
         "_day_cache",
         "_holiday_spec",
@@ -438,12 +479,11 @@ class Schedule:
             start_v = _parse_closure_bound(raw["start"])
             end_v = _parse_closure_bound(raw["end"])
             if isinstance(start_v, datetime) and isinstance(end_v, datetime):
-                closure = _Closure(start_v, end_v, False, raw.get("reason"), dict(raw))
+                closure = _Closure(start_v, end_v, raw.get("reason"), dict(raw))
             elif isinstance(start_v, date) and isinstance(end_v, date):
                 closure = _Closure(
                     datetime.combine(start_v, time()),
                     datetime.combine(end_v + timedelta(days=1), time()),
-                    True,
                     raw.get("reason"),
                     dict(raw),
                 )
@@ -456,6 +496,7 @@ class Schedule:
         self._whole_closed_starts = tuple(a for a, _ in self._whole_closed)
         self._partial_closed = {o: _merge(h) for o, h in partial.items()}
         self._day_cache: dict[int, tuple[Period, ...]] = {}
+        self._block_cache: dict[int, tuple[int, ...]] = {}
         self._segment_cache: dict[int, tuple[Segment, ...]] = {}
 
     @staticmethod
@@ -536,40 +577,29 @@ class Schedule:
         self._segment_cache[ordinal] = segments
         return segments
 
-    def _offset(self, us: int) -> int:
-        return (_EPOCH + timedelta(microseconds=us)).astimezone(self.tz).utcoffset() // timedelta(microseconds=1)  # type: ignore[operator]
-
     def _pieces(self, lo: int, hi: int) -> list[tuple[int, int, int]]:
-        """Split UTC [lo, hi) into stretches of constant UTC offset: (start, end, offset).
-
-        Probes both ends and the middle, then bisects (to the second) where offsets differ;
-        assumes no zone changes its offset and back within a day, which none does.
-        """
-        mid = (lo + hi) // 2
-        off_lo, off_mid, off_hi = self._offset(lo), self._offset(mid), self._offset(hi)
-        if off_lo == off_mid == off_hi:
-            return [(lo, hi, off_lo)]
+        """Split UTC [lo, hi) into stretches of constant UTC offset: (start, end, offset)."""
+        key = self.tz.key
+        first_year = (_EPOCH + timedelta(microseconds=lo)).year
+        last_year = (_EPOCH + timedelta(microseconds=hi)).year
+        start_offset, times, offsets = _zone_year(key, first_year)
+        i = bisect_right(times, lo) - 1
+        offset = offsets[i] if i >= 0 else start_offset
         pieces: list[tuple[int, int, int]] = []
-        a, off_a = lo, off_lo
-        for b, off_b in ((mid, off_mid), (hi, off_hi)):
-            while off_a != off_b:
-                t = self._transition(a, b, off_a)
-                pieces.append((a, t, off_a))
-                a, off_a = t, self._offset(t)
-        pieces.append((a, hi, off_a))
+        current = lo
+        for year in range(first_year, last_year + 1):
+            year_offset, times, offsets = _zone_year(key, year)
+            if year > first_year and year_offset != offset:  # a change exactly at 1 January 00:00 UTC
+                year_start = (date(year, 1, 1).toordinal() - _EPOCH_ORD) * _DAY
+                if lo < year_start < hi:
+                    pieces.append((current, year_start, offset))
+                    current, offset = year_start, year_offset
+            for t, after in zip(times, offsets, strict=True):
+                if lo < t < hi:
+                    pieces.append((current, t, offset))
+                    current, offset = t, after
+        pieces.append((current, hi, offset))
         return pieces
-
-    def _transition(self, lo: int, hi: int, off_lo: int) -> int:
-        """First whole second in (lo, hi] whose offset differs from off_lo (which holds at lo,
-        and not at hi)."""
-        a, b = lo // _SEC, -(-hi // _SEC)
-        while b - a > 1:
-            m = (a + b) // 2
-            if self._offset(m * _SEC) == off_lo:
-                a = m
-            else:
-                b = m
-        return b * _SEC
 
     def _day_periods(self, ordinal: int) -> tuple[Period, ...]:
         """UTC periods (µs) of the instants whose local date is `ordinal` and that are open."""
@@ -593,24 +623,66 @@ class Schedule:
         self._day_cache[ordinal] = periods
         return periods
 
-    def _merged(self, first_day: int, last_day: int) -> Iterator[Period]:
-        """Merged open periods of local dates first_day..last_day, in order.
+    def _days(self, first_day: int, last_day: int) -> Iterator[tuple[int, tuple[Period, ...]]]:
+        """(ordinal, open periods) for local dates first_day..last_day that have open time.
 
-        Stops early after HORIZON with no open time at all (a team that never opens). Relies on
-        local dates following each other in time, true of every zone whose clock changes do
-        not step back across midnight.
+        Stops early after HORIZON with no open time at all (a team that never opens).
         """
-        current: list[int] | None = None
+        cache = self._day_cache
         idle_days = 0
         max_idle = HORIZON.days + 1
         for ordinal in range(first_day, last_day + 1):
-            periods = self._day_periods(ordinal)
-            if not periods:
+            periods = cache.get(ordinal)
+            if periods is None:
+                periods = self._day_periods(ordinal)
+            if periods:
+                idle_days = 0
+                yield ordinal, periods
+            else:
                 idle_days += 1
                 if idle_days > max_idle:
-                    break
-                continue
-            idle_days = 0
+                    return
+
+    def _open_days(self, block: int) -> tuple[int, ...]:
+        """Ordinals of the dates with open time among the _BLOCK_DAYS dates of `block`."""
+        cached = self._block_cache.get(block)
+        if cached is None:
+            first = block * _BLOCK_DAYS
+            cached = tuple(o for o in range(first, first + _BLOCK_DAYS) if self._day_periods(o))
+            if len(self._block_cache) >= _DAY_CACHE_SIZE // _BLOCK_DAYS:
+                self._block_cache.clear()
+            self._block_cache[block] = cached
+        return cached
+
+    def _nth_open_day(self, after: int, n: int) -> int | None:
+        """The n-th date with open time after the date `after`, taking whole blocks of dates at
+        a time; None after more than HORIZON without open time, or beyond ADD_LIMIT."""
+        block = after // _BLOCK_DAYS
+        days = self._open_days(block)
+        index = bisect_right(days, after)
+        previous = after
+        while True:
+            if index < len(days):
+                if days[index] - previous > HORIZON.days:
+                    return None
+                if n <= len(days) - index:
+                    return days[index + n - 1]
+                n -= len(days) - index
+                previous = days[-1]
+            block += 1
+            first = block * _BLOCK_DAYS
+            if first - previous > HORIZON.days or first - after > ADD_LIMIT.days:
+                return None
+            days, index = self._open_days(block), 0
+
+    def _merged(self, first_day: int, last_day: int) -> Iterator[Period]:
+        """Merged open periods of local dates first_day..last_day, in order.
+
+        Stops like `_days`. Relies on local dates following each other in time, true of every
+        zone whose clock changes do not step back across midnight.
+        """
+        current: list[int] | None = None
+        for _ordinal, periods in self._days(first_day, last_day):
             for s, e in periods:
                 if current is None:
                     current = [s, e]
@@ -717,43 +789,49 @@ class Schedule:
             local = at.astimezone(self.tz)
             return self._dt(self._wall(local.date() + timedelta(days=n), local.time()))
         if unit == "business_hours":
+            if value * _HOUR > _ADD_LIMIT_US:  # open time never runs faster than real time
+                return None
             return self._add_business_hours(at, round(value * _HOUR))
+        if value > ADD_LIMIT.days:
+            return None
         return self._add_business_days(at, math.ceil(value))
 
     def _add_business_hours(self, at: datetime, remaining: int) -> datetime | None:
+        # Walks each date's periods without merging: touching periods count the same, and a
+        # team open around the clock has no merged end to wait for.
         u = self._us(at)
         day = self._local_ordinal(at)
         limit = u + _ADD_LIMIT_US
         last_end = u
-        for s, e in self._merged(day - 1, day + ADD_LIMIT.days + 2):
-            if e <= u:
-                continue
-            start = max(s, u)
-            if start - last_end > _HORIZON_US or start > limit:
-                return None
-            available = e - start
-            if remaining <= available:
-                result = start + remaining
-                return self._dt(result) if result <= limit else None
-            remaining -= available
-            last_end = e
+        for _ordinal, periods in self._days(day - 1, day + ADD_LIMIT.days + 2):
+            for s, e in periods:
+                if e <= u:
+                    continue
+                start = s if s > u else u
+                if start - last_end > _HORIZON_US or start > limit:
+                    return None
+                available = e - start
+                if remaining <= available:
+                    result = start + remaining
+                    return self._dt(result) if result <= limit else None
+                remaining -= available
+                last_end = e
         return None
 
     def _add_business_days(self, at: datetime, n: int) -> datetime | None:
-        start = at if self.is_open(at) else self.next_open(at)
-        if start is None:
+        u = self._us(at)
+        day = self._local_ordinal(at)
+        start = None
+        for _ordinal, periods in self._days(day - 1, day + HORIZON.days + 2):
+            start = next((s if s > u else u for s, e in periods if e > u), None)
+            if start is not None:
+                break
+        if start is None or start - u > _HORIZON_US:
             return None
-        local = start.astimezone(self.tz)
-        ordinal = local.toordinal()
-        last_open = ordinal
-        final = ordinal + ADD_LIMIT.days
-        while n > 0:
-            ordinal += 1
-            if ordinal > final or ordinal - last_open > HORIZON.days:
-                return None
-            if self._day_periods(ordinal):
-                last_open = ordinal
-                n -= 1
+        local = self._dt(start)
+        ordinal = self._nth_open_day(local.toordinal(), n)
+        if ordinal is None:
+            return None
         periods = self._day_periods(ordinal)
         t = self._wall(date.fromordinal(ordinal), local.time())
         for s, e in periods:
@@ -800,9 +878,7 @@ class Schedule:
         until = day + HORIZON
         found: list[tuple[date, str]] = []
         for year in range(day.year, until.year + 1):
-            found.extend(
-                (d, name) for d, name in _holidays_for(country, subdivision, year).items() if day <= d <= until
-            )
+            found.extend((d, name) for d, name in _holidays_for(country, subdivision, year).items() if day <= d <= until)
         return sorted(found)[:count]
 
     def upcoming_closures(self, at: datetime) -> list[dict[str, Any]]:
@@ -838,7 +914,5 @@ def team_status(
         "next_open": schedule.next_open(at) if schedule is not None else None,
         "next_close": schedule.next_close(at) if schedule is not None else None,
         "reply_by": add(response_time),
-        "services": [
-            {"name": service.get("name"), "done_by": add(service.get("turnaround"))} for service in services or ()
-        ],
+        "services": [{"name": service.get("name"), "done_by": add(service.get("turnaround"))} for service in services or ()],
     }

@@ -156,23 +156,21 @@ def describe_status(
     from one that is closed for over a year; when None, a closed status with no next opening
     reads "Hours not published" (both look the same in the status object).
     """
-    if reader_tz is not None and validate_timezone(reader_tz):
-        reader_tz = None  # a reader's odd browser zone must not break the page
-    differs = reader_tz is not None and reader_tz != team_tz
+    # the reader's zone, when it is a real zone other than the team's (a reader's odd
+    # browser zone must not break the page)
+    reader = reader_tz if reader_tz and reader_tz != team_tz and not validate_timezone(reader_tz) else None
     badge = _badge(status, team_tz, now, published, "")
     badge_reader = None
-    if differs and badge not in (NOT_PUBLISHED, AROUND_THE_CLOCK):
-        assert reader_tz is not None
-        plain = _badge(status, reader_tz, now, published, "")
-        badge_reader = None if plain == badge else _badge(status, reader_tz, now, published, " your time")
+    if reader is not None and badge not in (NOT_PUBLISHED, AROUND_THE_CLOCK):
+        plain = _badge(status, reader, now, published, "")
+        badge_reader = None if plain == badge else _badge(status, reader, now, published, " your time")
 
     reply = reply_reader = None
     reply_by = _as_datetime(status.get("reply_by"))
     if reply_by is not None:
         reply = f"Reply expected by {format_reply_time(reply_by, team_tz, now)}"
-        if differs:
-            assert reader_tz is not None
-            text = f"Reply expected by {format_reply_time(reply_by, reader_tz, now)}"
+        if reader is not None:
+            text = f"Reply expected by {format_reply_time(reply_by, reader, now)}"
             reply_reader = None if text == reply else f"{text} your time"
 
     services = []

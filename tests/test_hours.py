@@ -274,6 +274,22 @@ def test_closure_across_midnight_for_a_night_team() -> None:
     assert [d.closures for d in schedule.week(date(2026, 11, 23))][:3] == [["Maintenance"], ["Maintenance"], []]
 
 
+def test_date_time_closure_over_several_days(around_the_clock: Schedule) -> None:
+    schedule = make(
+        {day: [["00:00", "24:00"]] for day in WEEKDAYS},
+        closures=[{"start": "2026-11-23T00:30", "end": "2026-11-25T10:00", "reason": "Move"}],
+    )
+    assert schedule.is_open(ldn(2026, 11, 23, 0, 15))
+    assert schedule.next_close(ldn(2026, 11, 23, 0, 15)) == ldn(2026, 11, 23, 0, 30)
+    assert not schedule.is_open(ldn(2026, 11, 24, 12, 0))
+    assert schedule.next_open(ldn(2026, 11, 23, 0, 30)) == ldn(2026, 11, 25, 10, 0)
+    assert [d.intervals for d in schedule.week(date(2026, 11, 23))][:3] == [
+        [("00:00", "00:30")],
+        [],
+        [("10:00", "24:00")],
+    ]
+
+
 def test_horizon_cut_off_with_closures_over_a_year() -> None:
     schedule = make(PAYROLL_WEEKLY, closures=[{"start": "2026-01-01", "end": "2027-06-30", "reason": "Moved"}])
     at = ldn(2026, 1, 5, 10, 0)
@@ -303,9 +319,7 @@ def test_next_open_exactly_at_horizon_edge() -> None:
 
 
 def test_around_the_clock_with_a_closure_next_close() -> None:
-    schedule = make(
-        {d: [["00:00", "24:00"]] for d in WEEKDAYS}, closures=[{"start": "2026-12-25", "end": "2026-12-25"}]
-    )
+    schedule = make({d: [["00:00", "24:00"]] for d in WEEKDAYS}, closures=[{"start": "2026-12-25", "end": "2026-12-25"}])
     assert schedule.next_close(ldn(2026, 12, 1, 12, 0)) == ldn(2026, 12, 25, 0, 0)
     assert schedule.next_open(ldn(2026, 12, 25, 12, 0)) == ldn(2026, 12, 26, 0, 0)
 
@@ -322,9 +336,7 @@ def test_spring_forward_interval_is_shorter() -> None:
     assert schedule.next_open(utc(2026, 3, 29, 0, 0)) == ldn(2026, 3, 29, 2, 0)
     assert schedule.next_close(utc(2026, 3, 29, 1, 0)) == ldn(2026, 3, 29, 3, 0)
     periods = list(schedule.open_periods(utc(2026, 3, 28), utc(2026, 3, 30)))
-    assert [(s.isoformat(), e.isoformat()) for s, e in periods] == [
-        ("2026-03-29T02:00:00+01:00", "2026-03-29T03:00:00+01:00")
-    ]
+    assert [(s.isoformat(), e.isoformat()) for s, e in periods] == [("2026-03-29T02:00:00+01:00", "2026-03-29T03:00:00+01:00")]
     assert schedule.add(utc(2026, 3, 29, 0, 0), 1, "business_hours") == ldn(2026, 3, 29, 3, 0)
 
 
@@ -368,9 +380,7 @@ def test_sydney_dst_starts_first_sunday_of_october() -> None:
     # 2026-10-04 02:00 AEST becomes 03:00 AEDT.
     schedule = make({"sun": [["01:00", "04:00"]]}, tz="Australia/Sydney")
     periods = list(schedule.open_periods(utc(2026, 10, 3), utc(2026, 10, 5)))
-    assert [(s.isoformat(), e.isoformat()) for s, e in periods] == [
-        ("2026-10-04T01:00:00+10:00", "2026-10-04T04:00:00+11:00")
-    ]
+    assert [(s.isoformat(), e.isoformat()) for s, e in periods] == [("2026-10-04T01:00:00+10:00", "2026-10-04T04:00:00+11:00")]
     assert length(periods[0]) == timedelta(hours=2)
 
 
@@ -378,9 +388,7 @@ def test_sydney_dst_ends_first_sunday_of_april() -> None:
     # 2026-04-05 03:00 AEDT becomes 02:00 AEST: 02:00-03:00 is open twice, as one period.
     schedule = make({"sun": [["02:00", "03:00"]]}, tz="Australia/Sydney")
     periods = list(schedule.open_periods(utc(2026, 4, 4), utc(2026, 4, 6)))
-    assert [(s.isoformat(), e.isoformat()) for s, e in periods] == [
-        ("2026-04-05T02:00:00+11:00", "2026-04-05T03:00:00+10:00")
-    ]
+    assert [(s.isoformat(), e.isoformat()) for s, e in periods] == [("2026-04-05T02:00:00+11:00", "2026-04-05T03:00:00+10:00")]
     assert length(periods[0]) == timedelta(hours=2)
 
 
@@ -597,9 +605,7 @@ def test_validate_timezone() -> None:
 
 
 def test_validate_time_of_day() -> None:
-    errors = validate_hours(
-        {"weekly": {"mon": [["09:00", "25:00"]], "tue": [["9:00", "12:00"]], "wed": [["24:00", "02:00"]]}}
-    )
+    errors = validate_hours({"weekly": {"mon": [["09:00", "25:00"]], "tue": [["9:00", "12:00"]], "wed": [["24:00", "02:00"]]}})
     assert errors == {
         "weekly.mon": ["interval 1: '25:00' is not a time of day (HH:MM, 00:00 to 24:00)"],
         "weekly.tue": ["interval 1: '9:00' is not a time of day (HH:MM, 00:00 to 24:00)"],
@@ -610,18 +616,12 @@ def test_validate_time_of_day() -> None:
 def test_validate_shapes() -> None:
     assert validate_hours([]) == {"_schema": ["must be an object with weekly, holidays and closures"]}
     assert validate_hours({"weekly": []}) == {"weekly": ["must be an object with keys mon to sun"]}
-    assert validate_hours({"weekly": {"monday": []}}) == {
-        "weekly.monday": ["unknown day; use mon, tue, wed, thu, fri, sat, sun"]
-    }
-    assert validate_hours({"weekly": {"mon": "09:00-17:00"}}) == {
-        "weekly.mon": ["must be a list of [start, end] intervals"]
-    }
+    assert validate_hours({"weekly": {"monday": []}}) == {"weekly.monday": ["unknown day; use mon, tue, wed, thu, fri, sat, sun"]}
+    assert validate_hours({"weekly": {"mon": "09:00-17:00"}}) == {"weekly.mon": ["must be a list of [start, end] intervals"]}
     assert validate_hours({"weekly": {"mon": [["09:00"]]}}) == {
         "weekly.mon": ["interval 1: must be a pair [start, end] of HH:MM times"]
     }
-    assert validate_hours({"holiday": {"country": "GB"}}) == {
-        "holiday": ["unknown field; use weekly, holidays or closures"]
-    }
+    assert validate_hours({"holiday": {"country": "GB"}}) == {"holiday": ["unknown field; use weekly, holidays or closures"]}
 
 
 def test_validate_empty_interval() -> None:

@@ -32,9 +32,7 @@ def ldn(*args: int) -> datetime:
     return datetime(*args, tzinfo=LONDON)  # type: ignore[misc]
 
 
-def describe(
-    at: datetime, hours: dict[str, Any] | None = HOURS, reader_tz: str | None = None, **kwargs: Any
-) -> dict[str, Any]:
+def describe(at: datetime, hours: dict[str, Any] | None = HOURS, reader_tz: str | None = None, **kwargs: Any) -> dict[str, Any]:
     schedule = Schedule.from_team(hours, "Europe/London")
     status = team_status(schedule, at, {"value": 4, "unit": "business_hours"}, SERVICES)
     return describe_status(status, "Europe/London", reader_tz, at, **kwargs)
@@ -58,9 +56,7 @@ def test_reader_in_another_zone() -> None:
     text = describe(ldn(2026, 11, 23, 10, 0), reader_tz="America/New_York")
     assert text["badge_reader"] == "Open until 07:30 your time"
     assert text["reply_reader"] == "Reply expected by Mon 23 Nov, 10:00 your time"
-    assert describe(ldn(2026, 11, 23, 10, 0), reader_tz="Asia/Kolkata")["badge_reader"] == (
-        "Open until 18:00 your time"
-    )
+    assert describe(ldn(2026, 11, 23, 10, 0), reader_tz="Asia/Kolkata")["badge_reader"] == "Open until 18:00 your time"
 
 
 def test_reader_variants_absent_when_they_read_the_same() -> None:
@@ -117,9 +113,7 @@ def test_hours_not_published() -> None:
 
 def test_published_but_closed_for_over_a_year() -> None:
     closed = {"weekly": HOURS["weekly"], "closures": [{"start": "2026-01-01", "end": "2028-01-01"}]}
-    assert describe(ldn(2026, 11, 23, 10, 0), hours=closed, published=True)["badge"] == (
-        "Closed — no opening in the coming year"
-    )
+    assert describe(ldn(2026, 11, 23, 10, 0), hours=closed, published=True)["badge"] == "Closed — no opening in the coming year"
     assert describe(ldn(2026, 11, 23, 10, 0), hours=closed, published=False)["badge"] == "Hours not published"
 
 
