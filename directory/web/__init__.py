@@ -35,6 +35,13 @@ ERROR_TITLES = {
     422: "Some fields need attention",
     500: "Something went wrong on our side",
 }
+DEFAULT_MESSAGES = {
+    400: "The request could not be understood.",
+    404: "There is no page at this address.",
+    405: "This page cannot be used that way.",
+    413: "What was sent is larger than the directory accepts.",
+    500: "The page could not be shown because of an unexpected error.",
+}
 ERROR_HINTS = {
     400: "If you were submitting a form, reload the page and try again.",
     403: "Only a team's owners and the directory's administrators can change it.",
@@ -63,11 +70,11 @@ def render_error(error: HTTPException | DirectoryError) -> Any:
     status = error.code if isinstance(error, HTTPException) else error.status
     status = status or 500
     message = error.description if isinstance(error, HTTPException) else error.message
+    if isinstance(error, HTTPException) and message == type(error).description:
+        message = DEFAULT_MESSAGES.get(status, message)  # werkzeug's generic wording, said plainly
     if status == 400 and getattr(error, "name", "") == "Bad Request" and "CSRF" in (message or ""):
         message = ("The form could not be accepted because its security token was missing or had expired. "
                    "Nothing was saved. Go back, reload the page and try again.")
-    if status >= 500 and isinstance(error, HTTPException) and not isinstance(error.description, str):
-        message = "An unexpected error happened."
     return render_template(
         "error.html",
         status=status,
@@ -84,7 +91,9 @@ def _require_login() -> Any:
     """
     if not current_app.config.get("DIRECTORY_REQUIRE_LOGIN"):
         return None
-    if request.endpoint in OPEN_ENDPOINTS or request.path.startswith("/api/"):
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if request.path.startswith("/api/") and request.endpoint not in {"api_docs", "api_redoc"}:
         return None
     from directory import auth
 
@@ -98,7 +107,7 @@ def _template_context() -> dict[str, Any]:
 
     try:
         actor = auth.current_actor()
-    except HTTPException:
+    except Exception:  # an error page must render even when who-is-asking cannot be worked out
         actor = None
     return {
         "actor": actor,

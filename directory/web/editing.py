@@ -25,7 +25,7 @@ from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVe
 from directory.hours import WEEKDAYS
 from directory.models import Revision, Team
 from directory.services import Actor
-from directory.web import bp, utcnow
+from directory.web import bp
 from directory.web.diff import field_changes
 from directory.web.forms import (
     BOOKING_METHODS,
@@ -70,16 +70,12 @@ def _editable_team(slug: str, actor: Actor) -> Team:
 
 
 def _choices() -> dict[str, Any]:
-    from directory.hours import _supported_countries  # the calendars the hours engine accepts
+    import holidays
 
-    try:
-        countries = sorted(_supported_countries())
-    except Exception:  # pragma: no cover - the list is a convenience only
-        countries = []
     return {
         "booking_methods": BOOKING_METHODS, "contact_kinds": CONTACT_KINDS, "duration_units": DURATION_UNITS,
         "day_names": DAY_NAMES, "weekdays": WEEKDAYS, "timezones": sorted(available_timezones()),
-        "countries": countries,
+        "countries": sorted(holidays.list_supported_countries()),
     }
 
 
@@ -228,10 +224,13 @@ def team_history(slug: str) -> str:
         newer, older = older, newer
     a, b = _revision(team, older), _revision(team, newer)
     changes = field_changes(a.data, b.data) if a and b else None
+    from directory.web.views import reader_tz_from_request
+
+    reader_tz = reader_tz_from_request() or "UTC"
     return render_template(
         "history.html", team=team, revisions=revisions, older=a, newer=b, changes=changes,
         may_edit=bool(actor and actor.may_edit(team.data)), is_admin=bool(actor and actor.is_admin),
-        tz=ZoneInfo("UTC"),
+        tz=ZoneInfo(reader_tz), tz_name=reader_tz,
     )
 
 
@@ -271,7 +270,7 @@ def mark_reviewed(slug: str) -> Response:
     actor = _actor()
     session = get_session()
     team = _editable_team(slug, actor)
-    today = datetime.now(ZoneInfo(team.timezone or "UTC")).date() if team.timezone else utcnow().date()
+    today = datetime.now(ZoneInfo(team.timezone or "UTC")).date()
     try:
         changed = services.mark_reviewed(session, team, actor, today, expected_version=_form_version())
         session.commit()

@@ -290,7 +290,7 @@ class ErrorMap:
         self.known = self._known_paths(form)
         self.placed: dict[str, list[str]] = {}
         self.summary: list[tuple[str, str, str]] = []  # (anchor id, label, message)
-        for path, messages in self.errors.items():
+        for path, messages in sorted(self.errors.items(), key=lambda item: _form_order(item[0])):
             anchor = self.anchor(path)
             self.placed.setdefault(anchor, []).extend(messages)
             for message in messages:
@@ -337,6 +337,31 @@ class ErrorMap:
         for message in self.at(f"hours.weekly.{day}"):
             found.update(int(n) - 1 for n in _INTERVAL.findall(message))
         return found
+
+
+FORM_ORDER = (
+    "_form", "_schema", "name", "slug", "summary", "description", "department", "location", "tags", "timezone",
+    "hours", "response_time", "booking", "services", "contacts", "escalation", "owners", "last_reviewed",
+    "auto_reply",
+)
+_HOURS_ORDER = ("weekly", "holidays", "closures")
+
+
+def _form_order(path: str) -> tuple[Any, ...]:
+    """Where an error's field sits on the form, so the summary reads top to bottom."""
+    parts = path.split(".")
+    head = FORM_ORDER.index(parts[0]) if parts[0] in FORM_ORDER else len(FORM_ORDER)
+    rest: list[Any] = []
+    for part in parts[1:]:
+        if part.isdigit():
+            rest.append((0, int(part), ""))
+        elif part in WEEKDAYS:
+            rest.append((0, WEEKDAYS.index(part), ""))
+        elif part in _HOURS_ORDER:
+            rest.append((0, _HOURS_ORDER.index(part), ""))
+        else:
+            rest.append((1, 0, part))
+    return (head, *rest)
 
 
 def field_id(path: str) -> str:

@@ -175,7 +175,7 @@ def tel_href(number: str) -> str:
     parts = re.split(r"\s*(?:x|ext\.?)\s*(?=\d+$)", number, maxsplit=1)
     main = parts[0]
     ext = parts[1] if len(parts) > 1 else None
-    digits = re.sub(r"[^0-9+]", "", main)
+    digits = re.sub(r"[^0-9+]", "", main.replace("(0)", "") if main.lstrip().startswith("+") else main)
     return f"tel:{digits}" + (f";ext={ext}" if ext else "")
 
 
@@ -284,8 +284,8 @@ def offset_note(team_tz: str, reader_tz: str, now: datetime) -> str:
     return f"{amount} {'ahead of' if minutes > 0 else 'behind'} the team"
 
 
-def badge_for(data: dict[str, Any], now: datetime) -> tuple[str, str]:
-    """(text, css class) of a team's status badge, for lists of teams."""
+def badge_for(data: dict[str, Any], now: datetime, reader_tz: str | None = None) -> tuple[str, str]:
+    """(text, css class) of a team's status badge, for lists of teams: in the reader's time when known."""
     timezone = data.get("timezone") or "UTC"
     try:
         schedule = hours.Schedule.from_team(data.get("hours"), timezone)
@@ -294,5 +294,5 @@ def badge_for(data: dict[str, Any], now: datetime) -> tuple[str, str]:
     if schedule is None:
         return wording.NOT_PUBLISHED, "badge--unknown"
     status = hours.team_status(schedule, now, None, [])
-    words = wording.describe_status(status, timezone, None, now, published=True)
-    return words["badge"], "badge--open" if status["open"] else "badge--closed"
+    words = wording.describe_status(status, timezone, reader_timezone(reader_tz), now, published=True)
+    return words["badge_reader"] or words["badge"], "badge--open" if status["open"] else "badge--closed"

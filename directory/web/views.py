@@ -53,8 +53,9 @@ def department_counts(session: Any) -> list[dict[str, Any]]:
 
 def team_cards(teams: list[Team], now: datetime) -> list[dict[str, Any]]:
     cards = []
+    reader_tz = reader_tz_from_request()
     for team in teams:
-        text, css = badge_for(team.data, now)
+        text, css = badge_for(team.data, now, reader_tz)
         cards.append({"team": team, "data": team.data, "badge": text, "badge_class": css})
     return cards
 
@@ -105,9 +106,10 @@ def search() -> str:
         return redirect(_search_url(q, selected, open_now, pages))  # type: ignore[return-value]
     teams = {t.id: t for t in session.scalars(select(Team).where(Team.id.in_([h["id"] for h in found.hits])))}
     hits = []
+    reader_tz = reader_tz_from_request()
     for hit in found.hits:
         team = teams.get(hit["id"])
-        badge, css = badge_for(team.data, now) if team is not None else ("", "badge--unknown")
+        badge, css = badge_for(team.data, now, reader_tz) if team is not None else ("", "badge--unknown")
         hits.append({**hit, "badge": badge, "badge_class": css, "tags": (team.data.get("tags") if team else []) or []})
     facets = _facets(found.facets, selected)
     return render_template(

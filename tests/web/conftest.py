@@ -152,6 +152,31 @@ def web_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
 
 
 @pytest.fixture
+def sign_in_as(app: Flask) -> Callable[..., None]:
+    """sign_in_as(client, email, is_admin=False): an account, signed in through the sign-in form."""
+
+    def sign(client: FlaskClient, email: str, *, is_admin: bool = False, on: Flask | None = None) -> None:
+        sign_in(client, on or app, email, is_admin=is_admin)
+
+    return sign
+
+
+@pytest.fixture
+def editor_fields() -> Callable[[FlaskClient, str], dict[str, str]]:
+    return editor_form
+
+
+@pytest.fixture
+def form_values() -> Callable[..., dict[str, str]]:
+    return read_form
+
+
+@pytest.fixture
+def csrf() -> Callable[..., str]:
+    return csrf_token
+
+
+@pytest.fixture
 def owner_client(app: Flask, client: FlaskClient) -> FlaskClient:
     """A client signed in as alice@example.com, the owner of the default test team (payroll)."""
     sign_in(client, app, "alice@example.com")

@@ -1,0 +1,160 @@
+"""A real server on 127.0.0.1 with the demo organisation, and Debian's Chromium driven by Playwright.
+
+The browser cannot be downloaded here, so the tests use /usr/bin/chromium; without it they are
+skipped with a visible reason, except under CI (CI=true) where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from directory import create_app
+from directory.db import get_db, upgrade
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")  # Debian's, unless told otherwise
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+DEMO_PASSWORD = "directory-demo"
+
+
+def _require_browser() -> None:
+    if os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"Chromium must be installed at {CHROMIUM} under CI (apt-get install chromium)")
+    pytest.skip(f"browser tests need Chromium at {CHROMIUM}: install it with `apt-get install chromium` "
+                "(or `make browser`)")
+
+
+class LiveServer:
+    def __init__(self, app: Any, server: BaseWSGIServer) -> None:
+        self.app = app
+        self.server = server
+        self.url = f"http://127.0.0.1:{server.server_port}"
+
+    def __call__(self, path: str = "/") -> str:
+        return self.url + path
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The directory, seeded from seeds/ through the `directory seed` command, on a free port."""
+    _require_browser()
+    folder = tmp_path_factory.mktemp("live")
+    app = create_app({
+        "INSTANCE_PATH": str(folder / "instance"),
+        "DATABASE_URL": f"sqlite:///{folder / 'directory.sqlite3'}",
+        "INDEX_DIR": str(folder / "index"),
+        "SECRET_KEY": "browser-tests",
+        "DIRECTORY_DEMO_PASSWORD": DEMO_PASSWORD,
+        "WTF_CSRF_ENABLED": True,
+    })
+    with app.app_context():
+        upgrade(get_db().engine)
+    result = app.test_cli_runner().invoke(args=["seed"])
+    assert result.exit_code == 0, result.output
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app, server)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["directory_db"].engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def new_context(browser: Any) -> Iterator[Callable[..., Any]]:
+    """new_context(timezone_id=..., viewport=...): fresh browser contexts (separate cookies), closed after."""
+    contexts: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        options.setdefault("timezone_id", "Europe/London")
+        options.setdefault("locale", "en-GB")
+        context = browser.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context: Callable[..., Any]) -> Any:
+    """A page that fails the test on any JavaScript error or CSP violation it reports."""
+    tab = new_context().new_page()
+    problems = watch(tab)
+    yield tab
+    assert not problems, problems
+
+
+def watch(tab: Any) -> list[str]:
+    problems: list[str] = []
+    tab.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+    tab.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
+           if message.type == "error" and "Content Security Policy" in message.text else None)
+    return problems
+
+
+def sign_in(tab: Any, live: LiveServer, email: str, password: str = DEMO_PASSWORD) -> None:
+    tab.goto(live("/login"))
+    tab.get_by_label("E-mail address").fill(email)
+    tab.get_by_label("Password").fill(password)
+    tab.get_by_role("button", name="Sign in").click()
+    tab.wait_for_url(live("/"))
+    assert tab.locator(".site-nav__who").inner_text()
+
+
+def screenshot(tab: Any, name: str, *, readme: bool = False) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    tab.screenshot(path=str(path), full_page=True)
+    if readme:
+        docs = ROOT / "docs"
+        docs.mkdir(exist_ok=True)
+        shutil.copyfile(path, docs / name)
+    return path
+
+
+@pytest.fixture
+def log_in(live_server: LiveServer) -> Callable[..., None]:
+    """log_in(tab, email): sign in through the page, as a person would."""
+    return lambda tab, email, password=DEMO_PASSWORD: sign_in(tab, live_server, email, password)
+
+
+@pytest.fixture
+def shoot() -> Callable[..., Path]:
+    """shoot(tab, "name.png", readme=False): a full-page screenshot under tests/artifacts/."""
+    return screenshot
+
+
+@pytest.fixture
+def watched() -> Callable[[Any], list[str]]:
+    """watched(tab) -> the list that collects the tab's JavaScript errors and CSP violations."""
+    return watch
