@@ -94,6 +94,10 @@ def _directory_error(error: DirectoryError) -> Any:
 
 
 def _stale(error: StaleDataError) -> Any:
+    if not request.path.startswith(API_PREFIX):
+        from directory.web import render_error
+
+        return render_error(DirectoryError("The team was changed by someone else at the same moment; reload."))
     return error_response(412, "The team was changed by someone else at the same moment; reload and retry.")
 
 

@@ -39,6 +39,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SYNONYMS_PATH": os.environ.get("SYNONYMS_PATH") or str(ROOT / "seeds" / "synonyms.txt"),
         "SEEDS_DIR": os.environ.get("SEEDS_DIR") or str(ROOT / "seeds"),
         "SITE_URL": os.environ.get("SITE_URL", ""),
+        # A link template for chat contacts, e.g. https://chat.example/channels/{channel}
+        "DIRECTORY_CHAT_URL": os.environ.get("DIRECTORY_CHAT_URL", ""),
         "DIRECTORY_AUTH": os.environ.get("DIRECTORY_AUTH", "local"),
         "DIRECTORY_AUTH_HEADER": os.environ.get("DIRECTORY_AUTH_HEADER", "X-Remote-User"),
         "DIRECTORY_TRUSTED_PROXIES": [

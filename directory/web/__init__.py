@@ -55,7 +55,6 @@ def init_app(app: Flask) -> None:
     from directory.web.forms import field_id
     from directory.web.markdown import render_markdown
 
-    app.config.setdefault("DIRECTORY_CHAT_URL", os.environ.get("DIRECTORY_CHAT_URL", ""))
     app.register_blueprint(bp)
     app.before_request(_require_login)
     app.jinja_env.filters["markdown"] = render_markdown
