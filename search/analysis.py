@@ -42,6 +42,8 @@ _QUESTION_WORDS = """
     someone somebody anyone anybody something anything
     please hi hello hey thanks about there here just also very really some any all
     help helps helping team teams go going find talk speak
+    much many more most lot lots still already ever even like know tell say see way ways sure
+    thing things stuff whether able
 """
 QUERY_STOP_WORDS = INDEX_STOP_WORDS | frozenset(_QUESTION_WORDS.split())
 
@@ -223,28 +225,29 @@ class HighlightTerms:
     def needles(self) -> tuple[str, ...]:
         """Substrings every matching word contains (stemming only rewrites word endings), for
         skipping text that cannot match without tokenizing it."""
-        return tuple({s[:4] for s in self.stems} | {p[:4] for p in self.prefixes})
+        return tuple({s[:3] for s in self.stems} | {p[:3] for p in self.prefixes})
 
-    def may_match(self, text: str) -> bool:
-        folded = fold(text)
-        return any(n in folded for n in self.needles)
+    @functools.cached_property
+    def heads(self) -> frozenset[str]:
+        """First two letters of every word that can match (Porter never changes those)."""
+        return frozenset({s[:2] for s in self.stems} | {p[:2] for p in self.prefixes})
 
 
-def _match_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
+def _match_spans(text: str, folded: str, terms: HighlightTerms) -> list[tuple[int, int]]:
     """Character spans of the words whose stem (or folded form, for prefixes) was searched.
 
     Same tokenizing, folding, stop words and stemming as `stemming_analyzer`, without the
     generator chain: highlighting runs on every hit of every page.
     """
-    spans = []
-    stems, prefixes = terms.stems, terms.prefixes
-    for m in _TOKEN_RE.finditer(text):
-        word = fold(m.group())
-        if len(word) < 2 or word in INDEX_STOP_WORDS:
-            continue
-        if stem(word) in stems or (prefixes and word.startswith(prefixes)):
-            spans.append((m.start(), m.end()))
-    return spans
+    if len(folded) != len(text):  # folding changed lengths (ß -> ss): offsets from the original
+        return [(m.start(), m.end()) for m in _TOKEN_RE.finditer(text) if _is_hit(fold(m.group()), terms)]
+    return [(m.start(), m.end()) for m in _TOKEN_RE.finditer(folded) if _is_hit(m.group(), terms)]
+
+
+def _is_hit(word: str, terms: HighlightTerms) -> bool:
+    if word[:2] not in terms.heads or len(word) < 2 or word in INDEX_STOP_WORDS:
+        return False
+    return stem(word) in terms.stems or (bool(terms.prefixes) and word.startswith(terms.prefixes))
 
 
 def highlight(text: str, terms: HighlightTerms, max_chars: int | None = None) -> str | None:
@@ -254,9 +257,12 @@ def highlight(text: str, terms: HighlightTerms, max_chars: int | None = None) ->
     comes out as text. With `max_chars`, a window around the first match is returned, with
     ellipses where it was cut.
     """
-    if not text or not terms or not terms.may_match(text):
+    if not text or not terms:
         return None
-    spans = _match_spans(text, terms)
+    folded = fold(text)
+    if not any(n in folded for n in terms.needles):
+        return None
+    spans = _match_spans(text, folded, terms)
     if not spans:
         return None
     start, end = 0, len(text)

@@ -15,6 +15,7 @@ On-disk layout of `path`:
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import json
 import logging
@@ -29,12 +30,13 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, repeat
+from operator import add, mul, sub, truediv
 from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Positions
@@ -48,6 +50,7 @@ from search.analysis import (
     AUTOCOMPLETE_MAX,
     INDEX_STOP_WORDS,
     QUERY_STOP_WORDS,
+    TOKEN_PATTERN,
     HighlightTerms,
     SectionsAnalyzer,
     autocomplete_analyzer,
@@ -93,9 +96,12 @@ CORRECTION_WEIGHT = 0.9    # and a corrected typo
 SPLIT_WORD_WEIGHT = 0.5    # a word of a multi-word synonym, found on its own
 DISMAX_TIEBREAK = 0.3      # a team matching several alternatives of one concept gains a little
 EXACT_BONUS = 1000.0       # an exact contact address or slug puts its team first
-MAX_PREFIX_EXPANSIONS = 40
+MAX_PREFIX_EXPANSIONS = 16
 SHORT_QUERY = 3            # implicit prefix on the last word only up to this many words
+MIN_CORRECTED_IN_CONTEXT = 5  # shortest unknown word corrected when the query has other words
+FEW_HITS = 2               # a known word in at most this many teams may still be a typo
 POSTINGS_CACHE = 4096      # (segment, term) posting lists kept in memory
+RESULTS_CACHE = 16         # whole query results kept per index generation (paging, repeats)
 
 
 class IndexLockedError(RuntimeError):
@@ -135,10 +141,21 @@ def decode_positions(valuestring: bytes) -> list[int]:
     return positions.tolist()
 
 
+def _codec() -> W3Codec:
+    """Whoosh's codec without zlib on posting blocks: reading a term found in thousands of
+    teams is a third faster, for a somewhat larger index.
+
+    Writers also pass compound=False: Whoosh opens a compound segment by copying each of its
+    files into a BytesIO (the whole postings file, for every reader opened), which made every
+    update and every reopen after one cost tens of milliseconds and megabytes at 10,000 teams.
+    Plain segment files are read in place."""
+    return W3Codec(compression=0)
+
+
 def build_schema() -> Schema:
     body = TEXT(analyzer=SectionsAnalyzer())
     body.format = CompactPositions()
-    return Schema(
+    schema = Schema(
         id=ID(unique=True),
         doc=STORED(),
         body=body,
@@ -147,6 +164,11 @@ def build_schema() -> Schema:
         ac_name=TEXT(analyzer=autocomplete_analyzer(), phrase=False),
         ac_more=TEXT(analyzer=plain_analyzer(), phrase=False),
     )
+    for name in ("body", "vocab", "ac_name", "ac_more"):
+        # Lengths are normalised into the weights at indexing time (see FIELDS), so Whoosh
+        # need not store a length per team and field.
+        schema[name].scorable = False
+    return schema
 
 
 def _text(value: Any) -> str:
@@ -162,6 +184,14 @@ def _field_boost(name: str, text: str) -> float:
     weight, b, typical = FIELDS[name]
     length = len(index_terms(text)) if b else 0
     return weight / (1.0 - b + b * max(length, 1) / typical) if b else weight
+
+
+def _contact_words(value: str) -> str:
+    """What of a contact value is worth matching as words: an address's local part and a
+    channel's name, not the domain every address shares."""
+    if "@" in value and "://" not in value:
+        return value.split("@", 1)[0]
+    return "" if "://" in value or value.lstrip("+").replace(" ", "").isdigit() else value
 
 
 def document_fields(doc: dict[str, Any]) -> dict[str, Any]:
@@ -183,7 +213,7 @@ def document_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "services": "\n".join(n for n, _ in services if n),
         "service_text": "\n".join(d for _, d in services if d),
         "tags": "\n".join(tags),
-        "contacts": "\n".join(contacts),
+        "contacts": "\n".join(_contact_words(c) for c in contacts),
         "department": department,
         "location": location,
     }
@@ -244,6 +274,37 @@ def _parse(q: str) -> list[_Item]:
     return items
 
 
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{5,}$")
+
+
+def _is_contact(q: str) -> bool:
+    """Whether the query is one contact value (an address, a channel, a phone number, a URL)."""
+    q = q.strip()
+    if _PHONE_LIKE.match(q):
+        return True
+    return len(q.split()) == 1 and ("@" in q or q.startswith("#") or "://" in q)
+
+
+def _replace_words(q: str, replacements: dict[str, str]) -> str:
+    """The query as typed, with corrected words swapped in (for "did you mean")."""
+    return _WORD.sub(lambda m: replacements.get(fold(m.group()), m.group()), q)
+
+
+_WORD = re.compile(TOKEN_PATTERN)
+
+
+def _frozen_filters(filters: dict[str, list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(sorted((k, tuple(sorted(v for v in values if isinstance(v, str))))
+                        for k, values in filters.items() if values))
+
+
+def _count_values(values: list[Any], docs: Iterable[int], many: bool) -> Counter[str]:
+    """How many of `docs` have each facet value (`many`: each doc has a tuple of values)."""
+    if many:
+        return Counter(chain.from_iterable(map(values.__getitem__, docs)))
+    return Counter(map(values.__getitem__, docs))
+
+
 # -- per-generation state ----------------------------------------------------------------------
 
 
@@ -269,7 +330,10 @@ class _Leaf:
 
 @dataclass
 class _Snapshot:
-    """A searcher plus everything derived from its generation (cached until the index changes)."""
+    """A searcher plus everything derived from its generation (cached until the index changes).
+
+    What only some queries need (name order, per-value sets, facet totals) is computed on first
+    use, so the first search after another process's write stays cheap."""
 
     searcher: Searcher
     generation: int
@@ -280,13 +344,52 @@ class _Snapshot:
     location: list[str]
     tags: list[tuple[str, ...]]
     live: set[int]
-    rank: list[int]
-    docnum_of: dict[int, int]
-    by_department: dict[str, set[int]]
-    by_location: dict[str, set[int]]
-    by_tag: dict[str, set[int]]
     known: dict[str, bool] = field(default_factory=dict)
     term_scores: dict[str, dict[int, float]] = field(default_factory=dict)
+    concept_scores: dict[tuple[Any, ...], dict[int, float]] = field(default_factory=dict)
+    results: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    stored: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def order(self) -> list[int]:
+        """Live docnums by name (then id): the browse order and the tie-breaker."""
+        return sorted(self.live, key=lambda d: (self.sort[d], self.ids[d]))
+
+    @functools.cached_property
+    def rank(self) -> list[int]:
+        rank = [len(self.ids)] * len(self.ids)
+        for position, d in enumerate(self.order):
+            rank[d] = position
+        return rank
+
+    @functools.cached_property
+    def docnum_of(self) -> dict[int, int]:
+        return {self.ids[d]: d for d in self.live}
+
+    def _members(self, values: list[Any], many: bool) -> dict[str, set[int]]:
+        index: dict[str, set[int]] = {}
+        for d in self.live:
+            for value in (values[d] if many else (values[d],)):
+                index.setdefault(value, set()).add(d)
+        return index
+
+    @functools.cached_property
+    def by_department(self) -> dict[str, set[int]]:
+        return self._members(self.department, False)
+
+    @functools.cached_property
+    def by_location(self) -> dict[str, set[int]]:
+        return self._members(self.location, False)
+
+    @functools.cached_property
+    def by_tag(self) -> dict[str, set[int]]:
+        return self._members(self.tags, True)
+
+    @functools.cached_property
+    def facet_totals(self) -> dict[str, Counter[str]]:
+        return {"department": _count_values(self.department, self.live, False),
+                "tags": _count_values(self.tags, self.live, True),
+                "location": _count_values(self.location, self.live, False)}
 
 
 class SearchIndex:
@@ -310,25 +413,17 @@ class SearchIndex:
         self._positions: dict[tuple[str, str, str], dict[int, bytes]] = {}
         self._speller = Speller()
         self._speller_segments: set[str] = set()
-        self._state_cache: tuple[tuple[int, int], dict[str, Any]] | None = None
 
     # -- state and health ---------------------------------------------------------------------
 
     def _read_state(self) -> dict[str, Any] | None:
-        state_path = self.path / STATE_FILE
+        """The sidecar, read afresh each time (a few dozen microseconds): caching it by mtime
+        could miss a write made within the same clock tick by another process."""
         try:
-            st = state_path.stat()
-            stamp = (st.st_mtime_ns, st.st_size)
-            cached = self._state_cache
-            if cached is not None and cached[0] == stamp:
-                return cached[1]
-            state = json.loads(state_path.read_text(encoding="utf-8"))
+            state = json.loads((self.path / STATE_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if not isinstance(state, dict):
-            return None
-        self._state_cache = (stamp, state)
-        return state
+        return state if isinstance(state, dict) else None
 
     def _write_state(self, seq: int, *, replace: bool = False) -> None:
         """Record `seq` (max with the stored one unless `replace`). Call with the write lock held."""
@@ -341,7 +436,7 @@ class SearchIndex:
         os.replace(tmp, self.path / STATE_FILE)
 
     def last_seq(self) -> int:
-        """The last change sequence applied (0 when unknown). Cheap: a stat and a cached read."""
+        """The last change sequence applied (0 when unknown). Cheap enough to call per search."""
         state = self._read_state()
         if not state or state.get("schema_version") != SCHEMA_VERSION:
             return 0
@@ -361,11 +456,13 @@ class SearchIndex:
             ix = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
             if sorted(ix.schema.names()) != sorted(build_schema().names()):
                 return False
-            with ix.reader() as reader:
+            with ix.reader() as reader:  # touch each kind of file: stored fields, terms, postings
                 for docnum in reader.all_doc_ids():
                     reader.stored_fields(docnum)
                     break
-                next(iter(reader.all_terms()), None)
+                for term in reader.lexicon("body"):
+                    list(reader.postings("body", term).all_ids())
+                    break
             return True
         except Exception:
             log.debug("search index at %s is not usable", self.path, exc_info=True)
@@ -406,7 +503,7 @@ class SearchIndex:
         try:
             build_storage = FileStorage(str(build_dir))
             build_ix = build_storage.create_index(build_schema(), indexname=INDEX_NAME)
-            writer = build_ix.writer(limitmb=256)
+            writer = build_ix.writer(limitmb=256, codec=_codec(), compound=False)
             count = 0
             try:
                 for doc in docs:
@@ -425,7 +522,10 @@ class SearchIndex:
                 for name in os.listdir(build_dir):
                     if segment_file.match(name):
                         os.replace(build_dir / name, self.path / name)
-                generation = max(whoosh_index.TOC._latest_generation(storage, INDEX_NAME), -1) + 1
+                # Open searchers notice a new index by its generation number alone, so a directory
+                # deleted and recreated starts at a random one rather than at 0 again.
+                latest = whoosh_index.TOC._latest_generation(storage, INDEX_NAME)
+                generation = latest + 1 if latest >= 0 else random.randrange(1, 2**30)
                 whoosh_index.TOC(toc.schema, toc.segments, generation).write(storage, INDEX_NAME)
                 whoosh_index.clean_files(storage, INDEX_NAME, generation, toc.segments)
                 self._remove_other_versions()
@@ -442,15 +542,18 @@ class SearchIndex:
         Idempotent, so replaying a range of changes is harmless. A team both upserted and
         deleted in one call ends up deleted.
         """
-        fields = [document_fields(doc) for doc in upserts]
-        delete_ids = [str(int(i)) for i in deletes]
+        delete_ids = list(dict.fromkeys(str(int(i)) for i in deletes))
+        doomed = set(delete_ids)
+        # Whoosh cannot delete what the same writer added, so a deleted team is never added.
+        fields = [f for f in (document_fields(doc) for doc in upserts) if f["id"] not in doomed]
         with self._write_lock():
             try:
                 ix = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
             except Exception as exc:
                 raise IndexUnusableError(f"search index {self.path} cannot be opened; rebuild it") from exc
             if fields or delete_ids:
-                writer = ix.writer(_lk=False)  # we already hold the same lock file
+                # _lk=False: we already hold that very lock file.
+                writer = ix.writer(_lk=False, codec=_codec(), compound=False)
                 try:
                     for doc_fields in fields:
                         writer.update_document(**doc_fields)
@@ -492,11 +595,10 @@ class SearchIndex:
             self._pid = os.getpid()
         if snap is not None:
             try:
-                latest = whoosh_index.TOC._latest_generation(snap.searcher._ix.storage, INDEX_NAME)
+                if snap.searcher.up_to_date():  # one directory listing
+                    return snap
             except OSError as exc:
                 raise IndexUnusableError(f"search index {self.path} disappeared") from exc
-            if latest == snap.generation:
-                return snap
         try:
             ix = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
             searcher = ix.searcher()
@@ -516,8 +618,8 @@ class SearchIndex:
         location: list[str] = []
         tags: list[tuple[str, ...]] = []
         leaves: list[_Leaf] = []
-        for sub, offset in searcher.leaf_searchers():
-            reader = sub.reader()
+        for leaf_searcher, offset in searcher.leaf_searchers():
+            reader = leaf_searcher.reader()
             segment = reader.segment()
             seg_id = segment.segment_id() if segment is not None else f"anon-{id(reader)}"
             deleted = frozenset(reader.deleted_docs_set or ())
@@ -546,21 +648,9 @@ class SearchIndex:
                 del cache[key]
         live = set(range(len(ids)))
         for leaf in leaves:
-            live -= {leaf.offset + d for d in leaf.deleted}
-        order = sorted(live, key=lambda d: (sort[d], ids[d]))
-        rank = [len(order)] * len(ids)
-        for position, d in enumerate(order):
-            rank[d] = position
-        by_department: dict[str, set[int]] = {}
-        by_location: dict[str, set[int]] = {}
-        by_tag: dict[str, set[int]] = {}
-        for d in order:
-            by_department.setdefault(department[d], set()).add(d)
-            by_location.setdefault(location[d], set()).add(d)
-            for tag in tags[d]:
-                by_tag.setdefault(tag, set()).add(d)
+            live.difference_update(leaf.offset + d for d in leaf.deleted)
         return _Snapshot(searcher, searcher.reader().generation(), leaves, ids, sort, department, location, tags,
-                         live, rank, {ids[d]: d for d in order}, by_department, by_location, by_tag)
+                         live)
 
     def _speller_for(self, snap: _Snapshot) -> Speller:
         """The vocabulary of the current segments, added to incrementally as segments appear."""
@@ -602,46 +692,55 @@ class SearchIndex:
         found.sort(key=lambda w: -reader.doc_frequency("vocab", w))
         return found[:MAX_PREFIX_EXPANSIONS]
 
-    def _correct(self, snap: _Snapshot, word: str) -> str | None:
-        """The likeliest intended vocabulary word for an unknown `word`, or None."""
+    def _correct(self, snap: _Snapshot, word: str, *, max_dist: int | None = None, min_df: int = 1) -> str | None:
+        """The likeliest intended vocabulary word for `word`, or None: nearest first, then a
+        shared first letter (typos rarely hit it), then the most teams."""
         if max_distance(word) == 0 or not word.isalpha():
             return None
         reader = snap.searcher.reader()
         best: tuple[Any, ...] | None = None
-        for cand, dist in self._speller_for(snap).candidates(word):
+        for cand, dist in self._speller_for(snap).candidates(word, max_dist):
             if dist == 2 and cand[0] != word[0]:
                 continue
             df = reader.doc_frequency("vocab", cand)
-            if df <= 0:
+            if df < min_df or stem(cand) == stem(word):
                 continue
             key = (dist, cand[0] != word[0], -df, cand)
             if best is None or key < best:
                 best = key
         return best[-1] if best else None
 
-    def _concepts(self, snap: _Snapshot, q: str) -> tuple[list[_Concept], bool]:
+    def _rare_word_fix(self, snap: _Snapshot, word: str, stem_text: str) -> str | None:
+        """A much commoner near-identical word for a word only a team or two use ("payrol" in
+        one team's typo'd text, when "payroll" is everywhere), else None."""
+        if len(word) < MIN_CORRECTED_IN_CONTEXT:
+            return None
+        df = snap.searcher.reader().doc_frequency("body", stem_text)
+        if df > FEW_HITS:
+            return None
+        return self._correct(snap, word, max_dist=1, min_df=max(5, 10 * df))
+
+    def _concepts(self, snap: _Snapshot, q: str) -> tuple[list[_Concept], dict[str, str]]:
         """What the query asks for, after synonyms, stop words, prefixes and corrections."""
         items = _parse(q)
         synonyms = self.synonyms.get()
         concepts: list[_Concept] = []
-        corrected = False
+        corrected: dict[str, str] = {}
 
-        # Synonym runs are found among the plain words (stop words skipped), longest first.
-        positions = [i for i, it in enumerate(items)
-                     if it.kind == "word" and it.text not in INDEX_STOP_WORDS and len(it.text) >= 2]
-        stems = [stem(items[i].text) for i in positions]
+        # Synonym entries are recognised on the words as typed (stop words included: "log in").
+        keys = [stem(it.text) if it.kind == "word" else "\x00" for it in items]
         in_span: dict[int, tuple[int, int]] = {}
-        for start, end in synonyms.spans(stems) if synonyms.longest else ():
-            span_items = [items[positions[k]] for k in range(start, end)]
-            if all(it.text in QUERY_STOP_WORDS for it in span_items):
+        for start, end in synonyms.spans(keys) if synonyms.longest else ():
+            if all(items[k].text in QUERY_STOP_WORDS for k in range(start, end)):
                 continue
             for k in range(start, end):
-                in_span[positions[k]] = (start, end)
+                in_span[k] = (start, end)
 
-        content = [i for i, it in enumerate(items)
-                   if it.kind != "word" or i in in_span
-                   or (it.text not in QUERY_STOP_WORDS and len(it.text) >= 2)]
-        if not content:  # only stop words: search them anyway, but not the index's own stop words
+        def is_content(i: int, it: _Item) -> bool:
+            return it.kind != "word" or i in in_span or (it.text not in QUERY_STOP_WORDS and len(it.text) >= 2)
+
+        content = [i for i, it in enumerate(items) if is_content(i, it)]
+        if not content:  # only question words: search them anyway, but not the index's stop words
             content = [i for i, it in enumerate(items) if it.text not in INDEX_STOP_WORDS and len(it.text) >= 2]
 
         done_spans: set[tuple[int, int]] = set()
@@ -654,16 +753,17 @@ class SearchIndex:
                 if span in done_spans:
                     continue
                 done_spans.add(span)
-                typed_stems = tuple(stems[span[0]:span[1]])
-                typed_words = " ".join(items[positions[k]].text for k in range(*span))
-                concept = _Concept({}, typed_words, typed_words)
+                typed = " ".join(items[k].text for k in range(*span))
+                concept = _Concept({}, typed, typed)
+                typed_stems = entry_stems(typed)
                 concept.add(typed_stems, 1.0)
-                for alt in synonyms.expand(typed_stems):
-                    concept.add(alt.stems, SYNONYM_WEIGHT)
+                for alt in synonyms.expand(tuple(keys[span[0]:span[1]])):
+                    concept.add(alt.stems, SYNONYM_WEIGHT * len(alt.stems) / len(alt.key))
                 if len(typed_stems) > 1:
                     for s in typed_stems:
                         concept.add((s,), SPLIT_WORD_WEIGHT)
-                concepts.append(concept)
+                if concept.alternatives:
+                    concepts.append(concept)
             elif item.kind == "phrase":
                 phrase = entry_stems(item.text)
                 if phrase:
@@ -682,25 +782,27 @@ class SearchIndex:
                 concept = _Concept({}, word, word)
                 if self._is_known(snap, s):
                     concept.add((s,), 1.0)
-                    for alt in synonyms.expand((s,)):
-                        concept.add(alt.stems, SYNONYM_WEIGHT)
+                    fixed = self._rare_word_fix(snap, word, s)
+                    if fixed is not None:  # search both; suggest the commoner one
+                        corrected[word] = fixed
+                        concept.add((stem(fixed),), CORRECTION_WEIGHT)
                 else:
-                    for alt in synonyms.expand((s,)):  # a synonym of an absent word still helps
-                        concept.add(alt.stems, SYNONYM_WEIGHT)
                     if i == last and short:
                         completions = self._expand_prefix(snap, word)
                         for w in completions:
                             concept.add((stem(w),), PREFIX_WEIGHT)
                         if completions:
                             concept.prefixes = (word,)
-                    if not concept.alternatives:
+                    # In a longer query an unknown short word is more often a word the index lacks
+                    # ("much") than a typo, and the other words carry the search.
+                    if not concept.alternatives and (len(content) == 1 or len(word) >= MIN_CORRECTED_IN_CONTEXT):
                         fixed = self._correct(snap, word)
                         if fixed is not None:
-                            corrected = True
+                            corrected[word] = fixed
                             concept.label, concept.corrected = fixed, True
                             concept.add((stem(fixed),), CORRECTION_WEIGHT)
                             for alt in synonyms.expand((stem(fixed),)):
-                                concept.add(alt.stems, SYNONYM_WEIGHT * CORRECTION_WEIGHT)
+                                concept.add(alt.stems, SYNONYM_WEIGHT * CORRECTION_WEIGHT * len(alt.stems) / len(alt.key))
                 if concept.alternatives:
                     concepts.append(concept)
         return concepts, corrected
@@ -752,12 +854,11 @@ class SearchIndex:
         scores: dict[int, float] = {}
         for leaf in snap.leaves:
             ids, weights = self._leaf_postings(leaf, "body", text)
-            offset, deleted = leaf.offset, leaf.deleted
-            pairs = zip(ids, weights, strict=True)
-            if deleted:
-                scores.update((d + offset, factor * w / (w + K1)) for d, w in pairs if d not in deleted)
-            else:
-                scores.update((d + offset, factor * w / (w + K1)) for d, w in pairs)
+            # factor * w / (w + K1) per posting, in C-level loops (map) rather than Python ones
+            values = map(truediv, map(mul, weights, repeat(factor)), map(add, weights, repeat(K1)))
+            scores.update(zip(map(add, ids, repeat(leaf.offset)), values, strict=True))
+            for d in leaf.deleted:
+                scores.pop(d + leaf.offset, None)
         if len(snap.term_scores) > 512:
             snap.term_scores.clear()
         snap.term_scores[text] = scores
@@ -821,27 +922,51 @@ class SearchIndex:
 
     def _concept_scores(self, snap: _Snapshot, concept: _Concept) -> dict[int, float]:
         """Doc -> score for one concept: its best alternative, plus a share of the others."""
+        cache_key = tuple(sorted(concept.alternatives.items()))
+        cached = snap.concept_scores.get(cache_key)
+        if cached is not None:
+            return cached
         alternatives = [(self._alternative_scores(snap, stems), weight)
                         for stems, weight in concept.alternatives.items()]
-        alternatives = [(scores, weight) for scores, weight in alternatives if scores]
-        if len(alternatives) == 1:
-            scores, weight = alternatives[0]
-            return {d: s * weight for d, s in scores.items()} if weight != 1.0 else scores
-        best: dict[int, float] = {}
-        total: dict[int, float] = {}
-        for scores, weight in alternatives:
-            for d, s in scores.items():
-                s *= weight
-                total[d] = total.get(d, 0.0) + s
-                if s > best.get(d, 0.0):
-                    best[d] = s
-        return {d: b + DISMAX_TIEBREAK * (total[d] - b) for d, b in best.items()}
+        alternatives = sorted(((sc, w) for sc, w in alternatives if sc), key=lambda a: -len(a[0]))
+        if not alternatives:
+            result: dict[int, float] = {}
+        else:
+            # The largest alternative (often a common word) is copied in C; the others, usually
+            # small, are merged in Python.
+            first, weight = alternatives[0]
+            best = dict(zip(first.keys(), map(mul, first.values(), repeat(weight)), strict=True))
+            if len(alternatives) == 1:
+                result = best
+            else:
+                total = dict(best)
+                for scores, weight in alternatives[1:]:
+                    for d, s in scores.items():
+                        s *= weight
+                        b = best.get(d)
+                        if b is None:
+                            best[d] = total[d] = s
+                        else:
+                            total[d] += s
+                            if s > b:
+                                best[d] = s
+                keys = list(best)
+                tie = map(mul, map(sub, map(total.__getitem__, keys), best.values()), repeat(DISMAX_TIEBREAK))
+                result = dict(zip(keys, map(add, best.values(), tie), strict=True))
+        if len(snap.concept_scores) > 256:
+            snap.concept_scores.clear()
+        snap.concept_scores[cache_key] = result
+        return result
 
     def _exact_docs(self, snap: _Snapshot, q: str) -> set[int]:
-        """Teams whose contact address or slug is exactly the query (or one of its tokens)."""
+        """Teams whose contact address or slug is exactly the query, or whose address is one of its
+        tokens ("mail payroll@example.com"). A plain word that happens to be a slug ("tax" in
+        "tax codes") is not exact: it ranks by relevance like any word."""
         keys = contact_keys(q)
         for token in q.split():
-            keys |= contact_keys(token.strip(",;<>()\"'"))
+            token = token.strip(",;<>()\"'")
+            if "@" in token or token.startswith("#") or "://" in token:
+                keys |= contact_keys(token)
         docs: set[int] = set()
         reader = snap.searcher.reader()
         for key in keys:
@@ -860,45 +985,66 @@ class SearchIndex:
         """
         page, page_size = max(1, int(page)), max(1, int(page_size))
         q = (q or "").strip()
+        filters = filters or {}
         with self._lock:
             snap = self._current()
-            suggestion = None
-            terms = HighlightTerms(frozenset())
-            if not q or q == "*":
-                matched: set[int] = snap.live
-                scores: dict[int, float] = {}
-            else:
-                concepts, corrected = self._concepts(snap, q)
-                scores = self._score(snap, concepts)
-                for docnum in self._exact_docs(snap, q):
-                    scores[docnum] = scores.get(docnum, 0.0) + EXACT_BONUS
-                matched = set(scores)
-                if corrected:
-                    suggestion = " ".join(c.label for c in concepts) or None
-                terms = HighlightTerms(
-                    frozenset(s for c in concepts for alt in c.alternatives for s in alt),
-                    tuple(p for c in concepts for p in c.prefixes),
-                )
-            allowed, facets = self._filter_and_count(snap, matched, filters or {}, open_ids, open_now)
+            self.synonyms.get()  # reloads a changed file; its version is part of the key
+            key = (q, _frozen_filters(filters), open_now, None if open_ids is None else frozenset(open_ids),
+                   self.synonyms.version)
+            cached = snap.results.get(key)
+            if cached is None:
+                cached = self._evaluate(snap, q, filters, open_ids, open_now)
+                if len(snap.results) >= RESULTS_CACHE:
+                    del snap.results[next(iter(snap.results))]
+                snap.results[key] = cached
+            scores, allowed, facets, suggestion, terms = cached
             start = (page - 1) * page_size
             ranked = self._top(snap, allowed, scores, start + page_size)[start:]
             hits = [self._hit(snap, d, scores.get(d, 0.0), terms) for d in ranked]
-        return SearchResults(len(allowed), hits, facets, suggestion, page, page_size)
+        return SearchResults(len(allowed), hits, {k: dict(v) for k, v in facets.items()}, suggestion, page, page_size)
+
+    def _evaluate(self, snap: _Snapshot, q: str, filters: dict[str, list[str]], open_ids: set[int] | None,
+                  open_now: bool) -> tuple[dict[int, float], set[int], dict[str, dict[str, int]], str | None,
+                                           HighlightTerms]:
+        """Everything about a query but its page: scores, the filtered set, facets, suggestion."""
+        suggestion = None
+        terms = HighlightTerms(frozenset())
+        exact = self._exact_docs(snap, q) if q else set()
+        if not q or q == "*":
+            matched: set[int] = snap.live
+            scores: dict[int, float] = {}
+        elif exact and _is_contact(q):  # an address names its team: nothing else is relevant
+            scores = dict.fromkeys(exact, EXACT_BONUS)
+            matched = set(exact)
+        else:
+            concepts, corrected = self._concepts(snap, q)
+            scores = self._score(snap, concepts)
+            for docnum in exact:
+                scores[docnum] = scores.get(docnum, 0.0) + EXACT_BONUS
+            matched = set(scores)
+            if corrected:
+                suggestion = _replace_words(q, corrected)
+            terms = HighlightTerms(
+                frozenset(s for c in concepts for alt in c.alternatives for s in alt),
+                tuple(p for c in concepts for p in c.prefixes),
+            )
+        allowed, facets = self._filter_and_count(snap, matched, filters, open_ids, open_now)
+        return scores, allowed, facets, suggestion, terms
 
     @staticmethod
     def _top(snap: _Snapshot, docs: set[int], scores: dict[int, float], k: int) -> list[int]:
         """The best `k` of `docs` by score, then name. Avoids sorting thousands of teams to
         show twenty: a heap on the score alone, then the ties at the cut sorted properly."""
-        rank = snap.rank
         if k <= 0 or not docs:
             return []
         if not scores:
-            return heapq.nsmallest(k, docs, key=rank.__getitem__)
+            return heapq.nsmallest(k, docs, key=snap.rank.__getitem__)
         top = heapq.nlargest(k, docs, key=scores.__getitem__)
         if len(top) == k:
             cutoff = scores[top[-1]]
             top = [d for d in top if scores[d] > cutoff] + [d for d in docs if scores[d] == cutoff]
-        top.sort(key=lambda d: (-scores[d], rank[d]))
+        sort, ids = snap.sort, snap.ids
+        top.sort(key=lambda d: (-scores[d], sort[d], ids[d]))
         return top[:k]
 
     def _score(self, snap: _Snapshot, concepts: list[_Concept]) -> dict[int, float]:
@@ -910,18 +1056,14 @@ class SearchIndex:
             return {}
         if len(per_concept) == 1 and len(concepts) == 1:
             return dict(per_concept[0])
-        n = len(concepts)
-        sums: dict[int, float] = {}
-        counts: dict[int, int] = {}
-        for scores in per_concept:
-            for docnum, score in scores.items():
-                if docnum in sums:
-                    sums[docnum] += score
-                    counts[docnum] += 1
-                else:
-                    sums[docnum] = score
-                    counts[docnum] = 1
-        return {d: s * counts[d] / n for d, s in sums.items()}
+        keys = list(set().union(*per_concept))
+        sums = [0.0] * len(keys)
+        counts = [0] * len(keys)
+        for scores in per_concept:  # C-level loops: a common word can match thousands of teams
+            sums = list(map(add, sums, map(scores.get, keys, repeat(0.0))))
+            counts = list(map(add, counts, map(scores.__contains__, keys)))
+        share = 1.0 / len(concepts)
+        return dict(zip(keys, map(mul, sums, map(mul, counts, repeat(share))), strict=True))
 
     def _filter_and_count(self, snap: _Snapshot, matched: set[int], filters: dict[str, list[str]],
                           open_ids: set[int] | None, open_now: bool) -> tuple[set[int], dict[str, dict[str, int]]]:
@@ -948,13 +1090,13 @@ class SearchIndex:
 
         allowed = without(None)
         facets: dict[str, dict[str, int]] = {}
-        for facet, values in (("department", snap.department), ("tags", None), ("location", snap.location)):
+        for facet, values in (("department", snap.department), ("tags", snap.tags), ("location", snap.location)):
             docs = without(facet) if facet in passing else allowed
-            if values is None:
-                counter = Counter(chain.from_iterable(map(snap.tags.__getitem__, docs)))
+            if len(docs) * 2 > len(snap.live):  # most teams match: count the others and subtract
+                counter = snap.facet_totals[facet] - _count_values(values, snap.live - docs, facet == "tags")
             else:
-                counter = Counter(map(values.__getitem__, docs))
-                counter.pop("", None)
+                counter = _count_values(values, docs, facet == "tags")
+            counter.pop("", None)
             facets[facet] = dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0].lower())))
         if open_ids is not None:
             docs = without("open_now") if "open_now" in passing else allowed
@@ -963,8 +1105,17 @@ class SearchIndex:
             facets["open_now"] = {"true": n_open, "false": len(docs) - n_open}
         return allowed, facets
 
+    @staticmethod
+    def _stored(snap: _Snapshot, docnum: int) -> dict[str, Any]:
+        doc = snap.stored.get(docnum)
+        if doc is None:
+            if len(snap.stored) >= 4096:
+                snap.stored.clear()
+            doc = snap.stored[docnum] = snap.searcher.stored_fields(docnum)["doc"]
+        return doc
+
     def _hit(self, snap: _Snapshot, docnum: int, score: float, terms: HighlightTerms) -> dict[str, Any]:
-        doc = snap.searcher.stored_fields(docnum)["doc"]
+        doc = self._stored(snap, docnum)
         highlights: dict[str, str] = {}
         if terms:
             for name in ("name", "summary", "department", "location"):
@@ -1025,7 +1176,7 @@ class SearchIndex:
                                                     len(snap.sort[d]), snap.sort[d]))[:limit]
             out = []
             for d in ranked:
-                doc = snap.searcher.stored_fields(d)["doc"]
+                doc = self._stored(snap, d)
                 out.append({"slug": doc["slug"], "name": doc["name"], "department": doc["department"]})
             return out
 

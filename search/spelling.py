@@ -43,7 +43,7 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 def max_distance(word: str) -> int:
     """Edits allowed for a word: short words would otherwise 'correct' into unrelated ones."""
-    if len(word) <= 3:
+    if len(word) <= 2:
         return 0
     if len(word) <= 5:
         return 1

@@ -24,16 +24,22 @@ _INLINE_COMMENT = re.compile(r"\s+#(?:\s.*)?$")
 
 
 def entry_stems(text: str) -> tuple[str, ...]:
-    """An entry (or a run of query words) as the stems a phrase of it would match in the index."""
+    """Text as the stems a phrase of it matches in the index (whose analyzer drops stop words)."""
     return tuple(stem(w) for w in words(text) if w not in INDEX_STOP_WORDS and len(w) >= 2)
+
+
+def entry_key(text: str) -> tuple[str, ...]:
+    """Text as the stems of all its words: how entries and runs of query words are compared, so
+    "log in" matches only those two words, never "log" alone."""
+    return tuple(stem(w) for w in words(text))
 
 
 @dataclass(frozen=True)
 class Synonym:
-    """One entry of a group: its stems (a phrase when more than one) and its folded words."""
+    """One entry of a group: `key` to recognise it in a query, `stems` to search for it."""
 
+    key: tuple[str, ...]
     stems: tuple[str, ...]
-    words: tuple[str, ...]
 
 
 @dataclass
@@ -45,39 +51,57 @@ class SynonymMap:
 
     @classmethod
     def parse(cls, text: str) -> SynonymMap:
-        smap = cls()
+        """Groups sharing an entry are joined (as the file's header promises)."""
+        groups: list[list[Synonym]] = []
         for raw_line in text.splitlines():
             line = raw_line.strip()
             if not line or line.startswith("#"):
                 continue
             line = _INLINE_COMMENT.sub("", line)
-            entries = []
+            entries: list[Synonym] = []
             for part in line.split(","):
-                stems = entry_stems(part)
-                if stems:
-                    folded = tuple(w for w in words(part) if w not in INDEX_STOP_WORDS and len(w) >= 2)
-                    entries.append(Synonym(stems, folded))
-            if len(entries) < 2:
-                continue
+                key, stems = entry_key(part), entry_stems(part)
+                if stems and all(e.key != key for e in entries):
+                    entries.append(Synonym(key, stems))
+            if len(entries) >= 2:
+                groups.append(entries)
+        smap = cls()
+        owner: dict[tuple[str, ...], int] = {}
+        parent = list(range(len(groups)))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for i, entries in enumerate(groups):
             for entry in entries:
-                known = smap.groups.setdefault(entry.stems, [])
-                for other in entries:
-                    if other not in known:
-                        known.append(other)
-                smap.longest = max(smap.longest, len(entry.stems))
+                if entry.key in owner:
+                    parent[find(i)] = find(owner[entry.key])
+                else:
+                    owner[entry.key] = i
+        joined: dict[int, list[Synonym]] = {}
+        for i, entries in enumerate(groups):
+            members = joined.setdefault(find(i), [])
+            members.extend(e for e in entries if all(m.key != e.key for m in members))
+        for members in joined.values():
+            for entry in members:
+                smap.groups[entry.key] = members
+                smap.longest = max(smap.longest, len(entry.key))
         return smap
 
-    def expand(self, stems: tuple[str, ...]) -> list[Synonym]:
-        """All entries interchangeable with this run of stems (itself included), or []."""
-        return self.groups.get(stems, [])
+    def expand(self, key: tuple[str, ...]) -> list[Synonym]:
+        """All entries interchangeable with this entry key (itself included), or []."""
+        return self.groups.get(key, [])
 
-    def spans(self, stems: list[str]) -> list[tuple[int, int]]:
-        """Non-overlapping (start, end) runs of `stems` that are synonym entries, longest first."""
+    def spans(self, keys: list[str]) -> list[tuple[int, int]]:
+        """Non-overlapping (start, end) runs of word stems that are entries, longest first."""
         found: list[tuple[int, int]] = []
         i = 0
-        while i < len(stems):
-            for size in range(min(self.longest, len(stems) - i), 0, -1):
-                if tuple(stems[i:i + size]) in self.groups:
+        while i < len(keys):
+            for size in range(min(self.longest, len(keys) - i), 0, -1):
+                if tuple(keys[i:i + size]) in self.groups:
                     found.append((i, i + size))
                     i += size
                     break
@@ -98,6 +122,7 @@ class SynonymFile:
         self._map = SynonymMap()
         self._lock = threading.Lock()
         self._warned = False
+        self.version = 0  # bumped on every (re)load, so caches of expanded queries can tell
 
     def get(self) -> SynonymMap:
         if self.path is None:
@@ -109,6 +134,8 @@ class SynonymFile:
             if not self._warned:
                 log.warning("synonyms file %s not found; searching without synonyms", self.path)
                 self._warned = True
+            if self._stamp is not None or self.version == 0:
+                self.version += 1
             self._stamp, self._map = None, SynonymMap()
             return self._map
         if stamp != self._stamp:
@@ -120,4 +147,5 @@ class SynonymFile:
                         log.exception("cannot read synonyms file %s", self.path)
                         self._map = SynonymMap()
                     self._stamp = stamp
+                    self.version += 1
         return self._map

@@ -7,7 +7,6 @@ every other writer.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
