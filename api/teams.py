@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import request, url_for
+from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
+from api.cache import LRUCache
 from api.common import AtArgsSchema, Blueprint, check_json_body, require_read, require_writer, resolve_at, site_url
 from api.schemas import TEAM_FIELDS, TeamQueryArgsSchema, TeamSchema, canonical_team, load_team
 from directory import auth, facts, services
@@ -18,6 +20,11 @@ from directory.models import Revision, Team, TeamTag
 from directory.search_sync import get_search
 
 blp = Blueprint("teams", __name__, description="Teams: what they help with, their hours and turnaround.")
+
+
+def _documents() -> LRUCache[tuple[int, int, str], bytes]:
+    """Serialised documents by (team, version, site), per app: a version never changes, so entries never go stale."""
+    return current_app.extensions.setdefault("directory_documents", LRUCache(2048))
 
 
 @blp.before_request
@@ -125,11 +132,22 @@ class TeamBySlug(MethodView):
     @blp.etag
     @blp.response(200, TeamSchema)
     @blp.alt_response(404, schema="Error")
-    def get(self, slug: str) -> dict[str, Any]:
+    def get(self, slug: str) -> Any:
         """One team, with an ETag for conditional writes."""
-        team = _team_for_read(slug)
-        blp.set_etag(etag_data(team))
-        return services.team_document(team, site_url())
+        actor = auth.current_actor()
+        include_archived = bool(actor and actor.is_admin)
+        session = get_session()
+        head = session.execute(select(Team.id, Team.version, Team.archived_at).where(Team.slug == slug)).first()
+        if head is None or (head.archived_at is not None and not include_archived):
+            abort(404, message=f"No team with the slug '{slug}'.")
+        blp.set_etag({"team": head.id, "version": head.version})
+        base = site_url()
+        body = _documents().get((head.id, head.version, base))
+        if body is None:
+            team = session.get(Team, head.id)
+            body = json.dumps(services.team_document(team, base), ensure_ascii=False).encode()
+            _documents().put((head.id, head.version, base), body)
+        return Response(body, mimetype="application/json")
 
     @blp.etag
     @blp.arguments(TeamSchema, as_kwargs=False)
