@@ -9,13 +9,12 @@ from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import fields, validate
-from sqlalchemy import select
 
 from api.common import AtArgsSchema, Blueprint, require_read, resolve_at, site_url
 from directory import facts, services
 from directory.autoreply import normalize_address, render_auto_reply
 from directory.db import get_session
-from directory.models import ContactAddress, Team
+from directory.models import Team
 
 blp = Blueprint("auto_reply", __name__, description="Auto-replies for mail systems and bots.")
 
@@ -95,8 +94,8 @@ class AutoReplyByAddress(MethodView):
         address = normalize_address(args["to"])
         if address is None:
             abort(422, errors={"to": ["is not an e-mail address"]})
-        team = get_session().scalar(select(Team).join(ContactAddress).where(ContactAddress.address == address))
-        if team is None or team.archived:
+        team = services.address_owner(get_session(), address)
+        if team is None:
             abort(404, message=f"No team has the contact address {address}.")
         return answer(team, args)
 

@@ -27,6 +27,8 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 BOOKING_METHODS = ("form", "email", "calendar", "chat", "phone", "walk_in", "ticket")
 CONTACT_KINDS = ("email", "chat", "phone", "url")
 DURATION_UNITS = ("business_hours", "business_days", "hours", "days")
+# A number as people write it, optionally followed by a note: "+44 20 7946 0123", "888-262-7848 (TTY)".
+PHONE_RE = re.compile(r"^\+?\(?\d[\d ()./-]{1,30}\d\)?(?:\s*(?:,|;|\(|x|ext\.?|press)\s*[\w .()-]{0,40})?$", re.IGNORECASE)
 LINK_SCHEMES = ("http://", "https://", "mailto:", "tel:")
 READ_ONLY_FIELDS = ("url", "api_url", "version", "created_at", "updated_at", "archived", "id")
 
@@ -135,8 +137,9 @@ class ContactSchema(DocumentSchema):
             raise ValidationError("is not an e-mail address", "value")
         if kind == "url":
             _link_or_error(value)
-        if kind == "phone" and not re.fullmatch(r"\+?[0-9 ()./-]{3,40}(?:\s*(?:x|ext\.?)\s*\d+)?", value):
-            raise ValidationError("is not a phone number", "value")
+        if kind == "phone" and not PHONE_RE.match(value):
+            raise ValidationError("is not a phone number (digits first; a note may follow, e.g. '(866) 450-6588, press 2')",
+                                  "value")
 
     @post_load
     def _canonical(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -328,11 +331,11 @@ def load_team(raw: Any, *, partial: bool = False) -> dict[str, Any]:
 def load_teams(document: Any) -> tuple[list[dict[str, Any]], list[str]]:
     """Validate a whole import file: (records, problems), each problem naming its record and field.
 
-    Besides each record's own fields, this checks what records must not share: slugs and
-    e-mail contact addresses. Rules against the database are the service's (`import_teams`).
+    Besides each record's own fields, this checks that no two records share a slug (records may
+    share contact addresses: a parent team's mailbox is often listed by its sub-teams too).
     """
     from directory.errors import InvalidTeam
-    from directory.services import email_addresses, slugify
+    from directory.services import slugify
 
     if not isinstance(document, list):
         kind = "an object" if isinstance(document, dict) else type(document).__name__
@@ -340,7 +343,6 @@ def load_teams(document: Any) -> tuple[list[dict[str, Any]], list[str]]:
     records: list[dict[str, Any]] = []
     problems: list[tuple[int, str]] = []
     first_slug: dict[str, int] = {}
-    first_address: dict[str, int] = {}
     for index, raw in enumerate(document):
         slug = None
         if isinstance(raw, dict):
@@ -356,13 +358,7 @@ def load_teams(document: Any) -> tuple[list[dict[str, Any]], list[str]]:
                 problems.append((index, f"{label}: slug: duplicates record {first_slug[slug]}"))
             first_slug.setdefault(slug, index)
         if record is not None:
-            record.setdefault("slug", slug)
             if not record.get("slug"):
                 record["slug"] = slug
-            for address in email_addresses(record):
-                if address in first_address:
-                    problems.append((index, f"{label}: contacts: {address} is also a contact of record "
-                                            f"{first_address[address]}"))
-                first_address.setdefault(address, index)
             records.append(record)
     return records, [message for _index, message in sorted(problems, key=lambda p: p[0])]

@@ -94,9 +94,6 @@ def run_import(records: list[dict[str, Any]], label: str) -> services.ImportRepo
         with click.progressbar(length=len(records), label=label, file=sys.stderr) as bar:
             report = services.import_teams(session, records, CLI_ACTOR, progress=bar.update)
         session.commit()
-    except services.ImportRefused as exc:
-        session.rollback()
-        _refuse(exc.problems)
     except DirectoryError as exc:
         session.rollback()
         _refuse([exc.message] + [f"{k}: {', '.join(v)}" for k, v in exc.errors.items()])

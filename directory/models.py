@@ -87,11 +87,17 @@ class TeamTag(Base):
 
 
 class ContactAddress(Base):
-    """A normalised e-mail address owned by exactly one team: the auto-reply's lookup key."""
+    """A normalised e-mail address a team lists: the auto-reply's lookup key.
+
+    Several teams may list one address (a parent team's shared mailbox, say); the auto-reply
+    answers for the team that has listed it longest, which is the row with the lowest id.
+    """
 
     __tablename__ = "contact_addresses"
+    __table_args__ = (UniqueConstraint("address", "team_id"),)
 
-    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), index=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     team: Mapped[Team] = relationship(back_populates="addresses")
 

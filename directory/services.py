@@ -1,7 +1,7 @@
 """Every write to a team goes through here, whoever starts it: the API, the web forms, the import.
 
 A service takes the session and the acting person, checks the rules that need the database (unique
-slug and contact addresses, who may edit), writes the team, records the revision and marks the
+slug, who may edit), writes the team, records the revision and marks the
 search index stale. The caller commits once; the index catches up after the commit
 (`directory.search_sync`), so a rollback can never leave the index ahead of the data.
 """
@@ -64,7 +64,7 @@ def get_team(session: Session, slug: str, *, include_archived: bool = False) -> 
 
 
 def email_addresses(data: dict[str, Any]) -> list[str]:
-    """The normalised addresses a team claims: its e-mail contacts (the auto-reply's keys)."""
+    """The normalised addresses a team lists: its e-mail contacts (the auto-reply's keys)."""
     found: list[str] = []
     for contact in data.get("contacts") or []:
         if contact.get("kind") == "email":
@@ -74,22 +74,35 @@ def email_addresses(data: dict[str, Any]) -> list[str]:
     return found
 
 
+def address_owner(session: Session, address: str) -> Team | None:
+    """The team the auto-reply answers for: of the active teams listing the address, the first to list it."""
+    return session.scalar(
+        select(Team).join(ContactAddress).where(ContactAddress.address == address, Team.archived_at.is_(None))
+        .order_by(ContactAddress.id).limit(1)
+    )
+
+
+def shared_addresses(session: Session, team: Team) -> dict[str, list[str]]:
+    """For each address this team lists that other active teams list too: their names, owner first."""
+    mine = [a.address for a in team.addresses]
+    if not mine:
+        return {}
+    rows = session.execute(
+        select(ContactAddress.address, Team.name).join(Team)
+        .where(ContactAddress.address.in_(mine), Team.id != team.id, Team.archived_at.is_(None))
+        .order_by(ContactAddress.id)
+    ).all()
+    shared: dict[str, list[str]] = {}
+    for address, name in rows:
+        shared.setdefault(address, []).append(name)
+    return shared
+
+
 def _check_unique(session: Session, data: dict[str, Any], team_id: int | None) -> None:
-    errors: dict[str, list[str]] = {}
     other = session.scalar(select(Team).where(Team.slug == data["slug"], Team.id != (team_id or -1)))
     if other is not None:
-        errors["slug"] = [f"'{data['slug']}' is already the slug of {other.name}"]
-    addresses = email_addresses(data)
-    if addresses:
-        rows = session.execute(
-            select(ContactAddress.address, Team.name)
-            .join(Team, Team.id == ContactAddress.team_id)
-            .where(ContactAddress.address.in_(addresses), ContactAddress.team_id != (team_id or -1))
-        ).all()
-        if rows:
-            errors["contacts"] = [f"{address} is already a contact of {name}" for address, name in rows]
-    if errors:
-        raise Conflict("Another team already uses this " + " and ".join(errors), errors)
+        raise Conflict(f"Another team already uses the slug '{data['slug']}'.",
+                       {"slug": [f"'{data['slug']}' is already the slug of {other.name}"]})
 
 
 def _unused_slug(session: Session, base: str) -> str:
@@ -259,49 +272,18 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
 
 
-class ImportRefused(Exception):
-    """Nothing was written; `problems` lists every problem, each naming its record and field."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} problem(s); nothing was imported")
-        self.problems = problems
-
-
 def import_teams(
     session: Session, records: Sequence[dict[str, Any]], actor: Actor, *, progress: Any = None
 ) -> ImportReport:
     """Create or update teams by slug, all or nothing: every record is checked before any write.
 
-    `records` come from `api.schemas.load_teams`, which has checked each document and what records
-    must not share; what remains are the rules against the database.
+    `records` come from `api.schemas.load_teams`, which has checked each document and that no two
+    records share a slug, so every write below is valid; the caller commits or rolls back once.
     """
-    problems: list[str] = []
     prepared = [dict(record, slug=record.get("slug") or slugify(record["name"])) for record in records]
-    in_file = {data["slug"] for data in prepared}
-    claimant = {address: index for index, data in enumerate(prepared) for address in email_addresses(data)}
     existing = {t.slug: t for t in session.scalars(select(Team))}
-    if claimant:
-        held = session.execute(
-            select(ContactAddress.address, Team.slug).join(Team).where(ContactAddress.address.in_(list(claimant)))
-        ).all()
-        for address, slug in held:
-            index = claimant[address]
-            if prepared[index]["slug"] != slug and slug not in in_file:
-                problems.append(
-                    f"record {index} ({prepared[index]['slug']}): contacts: {address} is already a contact of "
-                    f"team '{slug}'"
-                )
-    if problems:
-        raise ImportRefused(problems)
 
     report = ImportReport()
-    # Free addresses moving between teams of this file before any team claims them.
-    for data in prepared:
-        team = existing.get(data["slug"])
-        if team is not None and not team.archived:
-            keep = set(email_addresses(data))
-            team.addresses = [a for a in team.addresses if a.address in keep]
-    session.flush()
     for data in prepared:
         team = existing.get(data["slug"])
         if team is None:

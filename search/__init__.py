@@ -4,14 +4,8 @@ Free of Flask and SQLAlchemy on purpose: callers load teams themselves and hand 
 §1 dicts with an ``"id"``; see `search.index.SearchIndex` for the contract.
 """
 
-from search.index import (
-    SCHEMA_VERSION,
-    IndexLockedError,
-    IndexUnusableError,
-    SearchIndex,
-    SearchResults,
-    document_fields,
-)
+from search.documents import SCHEMA_VERSION, document_fields
+from search.index import IndexLockedError, IndexUnusableError, SearchIndex, SearchResults
 
 __all__ = [
     "SCHEMA_VERSION",

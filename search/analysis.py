@@ -56,12 +56,13 @@ def _folding_chain() -> Any:
 
 
 def stemming_analyzer() -> Analyzer:
-    """The analyzer of every ranked text field: folded, stop-filtered, Porter-stemmed."""
+    """Folded, stop-filtered, Porter-stemmed words: the definition `FastAnalyzer` and
+    `SectionsAnalyzer` implement faster (a test holds them to it)."""
     return _folding_chain() | StopFilter(stoplist=INDEX_STOP_WORDS, minsize=2) | StemFilter(cachesize=-1)
 
 
 def plain_analyzer() -> Analyzer:
-    """Folded words without stemming: the vocabulary used for spelling and prefix expansion."""
+    """Folded words without stemming (defines `FastAnalyzer(stemmed=False)`)."""
     return _folding_chain() | StopFilter(stoplist=INDEX_STOP_WORDS, minsize=2)
 
 
@@ -74,7 +75,7 @@ AUTOCOMPLETE_MAX = 24
 
 SECTION_SEP = "\x1e"
 BOOST_SEP = "\x1f"
-SECTION_GAP = 1000  # positions between sections, so a phrase never spans two fields
+SECTION_GAP = 100  # positions between sections, so a phrase never spans two fields
 _CONTROL = re.compile("[\x1e\x1f]")
 
 
@@ -83,17 +84,47 @@ def weighted_sections(sections: Iterable[tuple[float, str]]) -> str:
     return SECTION_SEP.join(f"{boost:.4f}{BOOST_SEP}{_CONTROL.sub(' ', text)}" for boost, text in sections if text)
 
 
+def _terms(text: str, stemmed: bool) -> Iterator[str]:
+    """The terms of `text`, exactly as `stemming_analyzer` / `plain_analyzer` would give them,
+    without their chain of generators (indexing 10,000 teams analyses millions of words)."""
+    for m in _TOKEN_RE.finditer(text):
+        word = fold(m.group())
+        if len(word) >= 2 and word not in INDEX_STOP_WORDS:
+            yield stem(word) if stemmed else word
+
+
+class FastAnalyzer(Analyzer):
+    """A Whoosh analyzer yielding `_terms` with consecutive positions (stop words leave no gap,
+    as in StopFilter(renumber=True))."""
+
+    def __init__(self, stemmed: bool = True) -> None:
+        self.stemmed = stemmed
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FastAnalyzer) and other.stemmed == self.stemmed
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.stemmed))
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
+                 removestops: bool = True, start_pos: int = 0, start_char: int = 0, mode: str = "",
+                 **kwargs: Any) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, boost=1.0)
+        for pos, term in enumerate(_terms(value, self.stemmed), start=start_pos):
+            token.text, token.pos, token.boost, token.stopped = term, pos, 1.0, False
+            if chars:
+                token.startchar = token.endchar = 0
+            yield token
+
+
 class SectionsAnalyzer(Analyzer):
     """Stems several fields into one, each field's terms weighted by its own boost.
 
     This is how the index gets BM25F: a term's weight in a team is the sum over fields of
     (field weight x frequency, already normalised by that field's length), and saturation is
     applied once to the sum. One posting list per term instead of one per field is also what
-    keeps queries fast. Sections are separated by SECTION_GAP positions for phrase queries.
+    keeps queries fast. Sections are SECTION_GAP positions apart for phrase queries.
     """
-
-    def __init__(self) -> None:
-        self.inner = stemming_analyzer()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SectionsAnalyzer)
@@ -105,24 +136,17 @@ class SectionsAnalyzer(Analyzer):
                  removestops: bool = True, start_pos: int = 0, start_char: int = 0, mode: str = "",
                  **kwargs: Any) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode)
-        for i, section in enumerate(value.split(SECTION_SEP)):
+        pos = start_pos
+        for section in value.split(SECTION_SEP):
             boost_text, sep, text = section.partition(BOOST_SEP)
-            if not sep:
-                boost, text = 1.0, boost_text
-            else:
-                boost = float(boost_text)
-            offset = start_pos + i * SECTION_GAP
-            for t in self.inner(text, positions=True, start_pos=offset, mode=mode):
-                token.text = t.text
-                token.pos = t.pos
-                token.boost = boost
-                token.stopped = False
+            boost = float(boost_text) if sep else 1.0
+            for term in _terms(text if sep else boost_text, stemmed=True):
+                token.text, token.pos, token.boost, token.stopped = term, pos, boost, False
                 if chars:
                     token.startchar = token.endchar = 0
                 yield token
-
-_STEMMER = stemming_analyzer()
-_PLAIN = plain_analyzer()
+                pos += 1
+            pos += SECTION_GAP
 
 
 def fold(text: str) -> str:
@@ -157,12 +181,12 @@ def stem(word: str) -> str:
 
 def index_terms(text: str) -> list[str]:
     """The terms a stemmed field holds for this text, in order (stop words removed)."""
-    return [t.text for t in _STEMMER(text)]
+    return list(_terms(text, stemmed=True))
 
 
-def plain_terms(text: str) -> list[str]:
-    """The terms the unstemmed vocabulary field holds for this text."""
-    return [t.text for t in _PLAIN(text)]
+def term_count(text: str) -> int:
+    """How many terms `index_terms` would give, without stemming them (field lengths)."""
+    return sum(1 for _ in _terms(text, stemmed=False))
 
 
 # -- normalising values that are looked up exactly -------------------------------------------
@@ -223,9 +247,10 @@ class HighlightTerms:
 
     @functools.cached_property
     def needles(self) -> tuple[str, ...]:
-        """Substrings every matching word contains (stemming only rewrites word endings), for
-        skipping text that cannot match without tokenizing it."""
-        return tuple({s[:3] for s in self.stems} | {p[:3] for p in self.prefixes})
+        """Substrings every matching word contains, for skipping text that cannot match without
+        tokenizing it. Stemming only rewrites endings, but may touch a short stem's last letter
+        ("cry" -> "cri"), hence two letters of those."""
+        return tuple({s[:2] if len(s) <= 3 else s[:3] for s in self.stems} | {p[:3] for p in self.prefixes})
 
     @functools.cached_property
     def heads(self) -> frozenset[str]:

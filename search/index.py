@@ -36,15 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.filedb.filestore import FileStorage
-from whoosh.formats import Positions
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import Term
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
-from whoosh.system import pack_uint
 
 from search.analysis import (
     AUTOCOMPLETE_MAX,
@@ -52,43 +49,21 @@ from search.analysis import (
     QUERY_STOP_WORDS,
     TOKEN_PATTERN,
     HighlightTerms,
-    SectionsAnalyzer,
-    autocomplete_analyzer,
     contact_keys,
     fold,
     highlight,
-    index_terms,
-    iter_strings,
-    markdown_to_text,
-    plain_analyzer,
     stem,
-    weighted_sections,
     words,
 )
+from search.documents import INDEX_NAME, SCHEMA_VERSION, build_schema, codec, decode_positions, document_fields
 from search.spelling import Speller, max_distance
 from search.synonyms import SynonymFile, entry_stems
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-INDEX_NAME = f"teams_v{SCHEMA_VERSION}"
 STATE_FILE = "state.json"
 _OLD_VERSION_FILE = re.compile(r"^_?teams_v(\d+)_")
 
-# BM25F field weights, applied at indexing time (changing them needs SCHEMA_VERSION + 1):
-# (weight, length normalisation b, typical length in terms). Names and service names say what a
-# team does most directly; descriptions are long and wander.
-FIELDS: dict[str, tuple[float, float, float]] = {
-    "name": (6.0, 0.5, 2.5),
-    "services": (3.5, 0.5, 8.0),
-    "tags": (3.0, 0.3, 4.0),
-    "summary": (2.5, 0.5, 12.0),
-    "department": (1.5, 0.0, 1.5),
-    "service_text": (1.2, 0.6, 25.0),
-    "description": (1.0, 0.6, 100.0),
-    "contacts": (1.0, 0.0, 4.0),
-    "location": (0.8, 0.0, 3.0),
-}
 K1 = 2.0                   # term-weight saturation: higher lets field weights matter more
 SYNONYM_WEIGHT = 0.8       # a synonym counts a little less than the word typed
 PREFIX_WEIGHT = 0.7        # as does a word completed from a prefix
@@ -100,7 +75,12 @@ MAX_PREFIX_EXPANSIONS = 16
 SHORT_QUERY = 3            # implicit prefix on the last word only up to this many words
 MIN_CORRECTED_IN_CONTEXT = 5  # shortest unknown word corrected when the query has other words
 FEW_HITS = 2               # a known word in at most this many teams may still be a typo
-POSTINGS_CACHE = 4096      # (segment, term) posting lists kept in memory
+MAX_QUERY_WORDS = 32       # a pasted paragraph is searched by its first words
+# Memory budgets per SearchIndex (per worker process), in entries: a posting is 8 bytes in the
+# postings cache, a cached score ~100. Caches are dropped whole when full (simple, and the
+# terms people search for come back quickly).
+POSTINGS_BUDGET = 2_000_000
+SCORES_BUDGET = 300_000
 RESULTS_CACHE = 16         # whole query results kept per index generation (paging, repeats)
 
 
@@ -124,114 +104,6 @@ class SearchResults:
     page_size: int
 
 
-class CompactPositions(Positions):
-    """Whoosh's Positions format with positions packed as machine integers instead of pickled
-    deltas: phrase checks decode positions of thousands of postings, and this decodes in C."""
-
-    def encode(self, poslist: list[int]) -> bytes:
-        return pack_uint(len(poslist)) + array("I", poslist).tobytes()
-
-    def decode_positions(self, valuestring: bytes) -> list[int]:
-        return decode_positions(valuestring)
-
-
-def decode_positions(valuestring: bytes) -> list[int]:
-    positions = array("I")
-    positions.frombytes(valuestring[4:])
-    return positions.tolist()
-
-
-def _codec() -> W3Codec:
-    """Whoosh's codec without zlib on posting blocks: reading a term found in thousands of
-    teams is a third faster, for a somewhat larger index.
-
-    Writers also pass compound=False: Whoosh opens a compound segment by copying each of its
-    files into a BytesIO (the whole postings file, for every reader opened), which made every
-    update and every reopen after one cost tens of milliseconds and megabytes at 10,000 teams.
-    Plain segment files are read in place."""
-    return W3Codec(compression=0)
-
-
-def build_schema() -> Schema:
-    body = TEXT(analyzer=SectionsAnalyzer())
-    body.format = CompactPositions()
-    schema = Schema(
-        id=ID(unique=True),
-        doc=STORED(),
-        body=body,
-        exact=KEYWORD(commas=True, scorable=False),
-        vocab=TEXT(analyzer=plain_analyzer(), phrase=False),
-        ac_name=TEXT(analyzer=autocomplete_analyzer(), phrase=False),
-        ac_more=TEXT(analyzer=plain_analyzer(), phrase=False),
-    )
-    for name in ("body", "vocab", "ac_name", "ac_more"):
-        # Lengths are normalised into the weights at indexing time (see FIELDS), so Whoosh
-        # need not store a length per team and field.
-        schema[name].scorable = False
-    return schema
-
-
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _field_boost(name: str, text: str) -> float:
-    """BM25F's per-field term weight: the field weight, normalised by the field's length."""
-    weight, b, typical = FIELDS[name]
-    length = len(index_terms(text)) if b else 0
-    return weight / (1.0 - b + b * max(length, 1) / typical) if b else weight
-
-
-def _contact_words(value: str) -> str:
-    """What of a contact value is worth matching as words: an address's local part and a
-    channel's name, not the domain every address shares."""
-    if "@" in value and "://" not in value:
-        return value.split("@", 1)[0]
-    return "" if "://" in value or value.lstrip("+").replace(" ", "").isdigit() else value
-
-
-def document_fields(doc: dict[str, Any]) -> dict[str, Any]:
-    """The index fields of one team. Tolerates missing or odd values: data is user input."""
-    team_id = int(doc["id"])
-    name, slug = _text(doc.get("name")), _text(doc.get("slug"))
-    summary, department, location = _text(doc.get("summary")), _text(doc.get("department")), _text(doc.get("location"))
-    description = markdown_to_text(_text(doc.get("description")))
-    tags = list(dict.fromkeys(t.strip() for t in iter_strings(doc.get("tags"))))
-    services = [(_text(s.get("name")), _text(s.get("description"))) for s in _dicts(doc.get("services"))]
-    contacts = [_text(c.get("value")) for c in _dicts(doc.get("contacts")) if _text(c.get("value"))]
-    exact = {slug.lower()} if slug else set()
-    for value in contacts:
-        exact |= contact_keys(value)
-    texts = {
-        "name": name,
-        "summary": summary,
-        "description": description,
-        "services": "\n".join(n for n, _ in services if n),
-        "service_text": "\n".join(d for _, d in services if d),
-        "tags": "\n".join(tags),
-        "contacts": "\n".join(_contact_words(c) for c in contacts),
-        "department": department,
-        "location": location,
-    }
-    return {
-        "id": str(team_id),
-        "doc": {
-            "id": team_id, "slug": slug, "name": name, "summary": summary, "description": description,
-            "department": department, "location": location, "tags": tags, "services": services,
-            "sort": fold(name),
-        },
-        "body": weighted_sections((_field_boost(f, t), t) for f, t in texts.items() if t),
-        "exact": ",".join(k for k in exact if "," not in k),
-        "vocab": "\n".join(t for f, t in texts.items() if f != "contacts"),
-        "ac_name": name,
-        "ac_more": "\n".join([texts["services"], " ".join(tags), department]),
-    }
-
-
 # -- query parsing -----------------------------------------------------------------------------
 
 
@@ -240,9 +112,6 @@ class _Concept:
     """One thing the user asked for: the alternatives (stem tuples, weight) any of which will do."""
 
     alternatives: dict[tuple[str, ...], float]
-    label: str                      # as shown in a "did you mean" suggestion
-    typed: str                      # as typed (folded), to rebuild the suggestion
-    corrected: bool = False
     prefixes: tuple[str, ...] = ()  # for highlighting completed words
 
     def add(self, stems: tuple[str, ...], weight: float) -> None:
@@ -347,6 +216,7 @@ class _Snapshot:
     known: dict[str, bool] = field(default_factory=dict)
     term_scores: dict[str, dict[int, float]] = field(default_factory=dict)
     concept_scores: dict[tuple[Any, ...], dict[int, float]] = field(default_factory=dict)
+    scores_held: int = 0
     results: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     stored: dict[int, dict[str, Any]] = field(default_factory=dict)
 
@@ -409,7 +279,8 @@ class SearchIndex:
         self._snapshot: _Snapshot | None = None
         self._pid = os.getpid()
         self._segments: dict[str, _SegmentDocs] = {}
-        self._postings: dict[tuple[str, str, str], tuple[tuple[int, ...], tuple[float, ...]]] = {}
+        self._postings: dict[tuple[str, str, str], tuple[array[int], array[float]]] = {}
+        self._postings_held = 0
         self._positions: dict[tuple[str, str, str], dict[int, bytes]] = {}
         self._speller = Speller()
         self._speller_segments: set[str] = set()
@@ -503,7 +374,7 @@ class SearchIndex:
         try:
             build_storage = FileStorage(str(build_dir))
             build_ix = build_storage.create_index(build_schema(), indexname=INDEX_NAME)
-            writer = build_ix.writer(limitmb=256, codec=_codec(), compound=False)
+            writer = build_ix.writer(limitmb=256, codec=codec(), compound=False)
             count = 0
             try:
                 for doc in docs:
@@ -553,7 +424,7 @@ class SearchIndex:
                 raise IndexUnusableError(f"search index {self.path} cannot be opened; rebuild it") from exc
             if fields or delete_ids:
                 # _lk=False: we already hold that very lock file.
-                writer = ix.writer(_lk=False, codec=_codec(), compound=False)
+                writer = ix.writer(_lk=False, codec=codec(), compound=False)
                 try:
                     for doc_fields in fields:
                         writer.update_document(**doc_fields)
@@ -643,9 +514,10 @@ class SearchIndex:
         live_segments = {leaf.segment_id for leaf in leaves}
         for gone in set(self._segments) - live_segments:
             del self._segments[gone]
-        for cache in (self._postings, self._positions):
-            for key in [k for k in cache if k[0] not in live_segments]:
-                del cache[key]
+        for key in [k for k in self._postings if k[0] not in live_segments]:
+            self._postings_held -= len(self._postings.pop(key)[0])
+        for key in [k for k in self._positions if k[0] not in live_segments]:
+            del self._positions[key]
         live = set(range(len(ids)))
         for leaf in leaves:
             live.difference_update(leaf.offset + d for d in leaf.deleted)
@@ -722,7 +594,7 @@ class SearchIndex:
 
     def _concepts(self, snap: _Snapshot, q: str) -> tuple[list[_Concept], dict[str, str]]:
         """What the query asks for, after synonyms, stop words, prefixes and corrections."""
-        items = _parse(q)
+        items = _parse(q)[:MAX_QUERY_WORDS]
         synonyms = self.synonyms.get()
         concepts: list[_Concept] = []
         corrected: dict[str, str] = {}
@@ -754,7 +626,7 @@ class SearchIndex:
                     continue
                 done_spans.add(span)
                 typed = " ".join(items[k].text for k in range(*span))
-                concept = _Concept({}, typed, typed)
+                concept = _Concept({})
                 typed_stems = entry_stems(typed)
                 concept.add(typed_stems, 1.0)
                 for alt in synonyms.expand(tuple(keys[span[0]:span[1]])):
@@ -767,9 +639,9 @@ class SearchIndex:
             elif item.kind == "phrase":
                 phrase = entry_stems(item.text)
                 if phrase:
-                    concepts.append(_Concept({phrase: 1.0}, f'"{item.text}"', f'"{item.text}"'))
+                    concepts.append(_Concept({phrase: 1.0}))
             elif item.kind == "prefix":
-                concept = _Concept({}, item.text + "*", item.text + "*", prefixes=(item.text,))
+                concept = _Concept({}, prefixes=(item.text,))
                 if self._is_known(snap, stem(item.text)):
                     concept.add((stem(item.text),), 1.0)
                 for w in self._expand_prefix(snap, item.text):
@@ -779,7 +651,7 @@ class SearchIndex:
             else:
                 word = item.text
                 s = stem(word)
-                concept = _Concept({}, word, word)
+                concept = _Concept({})
                 if self._is_known(snap, s):
                     concept.add((s,), 1.0)
                     fixed = self._rare_word_fix(snap, word, s)
@@ -799,7 +671,6 @@ class SearchIndex:
                         fixed = self._correct(snap, word)
                         if fixed is not None:
                             corrected[word] = fixed
-                            concept.label, concept.corrected = fixed, True
                             concept.add((stem(fixed),), CORRECTION_WEIGHT)
                             for alt in synonyms.expand((stem(fixed),)):
                                 concept.add(alt.stems, SYNONYM_WEIGHT * CORRECTION_WEIGHT * len(alt.stems) / len(alt.key))
@@ -807,7 +678,7 @@ class SearchIndex:
                     concepts.append(concept)
         return concepts, corrected
 
-    def _leaf_postings(self, leaf: _Leaf, fieldname: str, text: str) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    def _leaf_postings(self, leaf: _Leaf, fieldname: str, text: str) -> tuple[array[int], array[float]]:
         """(segment-local docnums, weights) of a term, deleted documents included, cached.
 
         Read block by block from Whoosh's posting reader rather than posting by posting through
@@ -839,10 +710,12 @@ class SearchIndex:
                 ids.append(matcher.id())
                 weights.append(matcher.weight())
                 matcher.next()
-        if len(self._postings) >= POSTINGS_CACHE:
+        result = (array("I", ids), array("f", weights))
+        if self._postings_held + len(ids) > POSTINGS_BUDGET:
             self._postings.clear()
-        result = (tuple(ids), tuple(weights))
+            self._postings_held = 0
         self._postings[key] = result
+        self._postings_held += len(ids)
         return result
 
     def _term_scores(self, snap: _Snapshot, text: str) -> dict[int, float]:
@@ -859,10 +732,18 @@ class SearchIndex:
             scores.update(zip(map(add, ids, repeat(leaf.offset)), values, strict=True))
             for d in leaf.deleted:
                 scores.pop(d + leaf.offset, None)
-        if len(snap.term_scores) > 512:
-            snap.term_scores.clear()
+        self._hold_scores(snap, len(scores))
         snap.term_scores[text] = scores
         return scores
+
+    @staticmethod
+    def _hold_scores(snap: _Snapshot, size: int) -> None:
+        """Make room for `size` more cached scores, dropping the score caches when over budget."""
+        if snap.scores_held + size > SCORES_BUDGET:
+            snap.term_scores.clear()
+            snap.concept_scores.clear()
+            snap.scores_held = 0
+        snap.scores_held += size
 
     def _leaf_positions(self, leaf: _Leaf, text: str) -> dict[int, bytes]:
         """Segment-local docnum -> encoded positions of a term in `body`, read block by block
@@ -888,7 +769,7 @@ class SearchIndex:
             while matcher.is_active():
                 found[matcher.id()] = matcher.value()
                 matcher.next()
-        if len(self._positions) >= POSTINGS_CACHE // 16:
+        if len(self._positions) >= 32:
             self._positions.clear()
         self._positions[key] = found
         return found
@@ -953,8 +834,7 @@ class SearchIndex:
                 keys = list(best)
                 tie = map(mul, map(sub, map(total.__getitem__, keys), best.values()), repeat(DISMAX_TIEBREAK))
                 result = dict(zip(keys, map(add, best.values(), tie), strict=True))
-        if len(snap.concept_scores) > 256:
-            snap.concept_scores.clear()
+        self._hold_scores(snap, len(result))
         snap.concept_scores[cache_key] = result
         return result
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+MAX_WORD = 24
+
 
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
@@ -42,10 +44,11 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 
 def max_distance(word: str) -> int:
-    """Edits allowed for a word: short words would otherwise 'correct' into unrelated ones."""
-    if len(word) <= 2:
+    """Edits allowed for a word: short words would otherwise 'correct' into unrelated ones, and
+    the candidates of a very long one would cost quadratic time (it is no typo anyway)."""
+    if len(word) <= 2 or len(word) > MAX_WORD:
         return 0
-    if len(word) <= 5:
+    if len(word) <= 7:
         return 1
     return 2
 
@@ -66,7 +69,7 @@ class Speller:
     def add(self, words: Iterable[str]) -> None:
         table = self._table
         for word in words:
-            if word in self._words or len(word) < self.MIN_LENGTH or not word.isalpha():
+            if word in self._words or not self.MIN_LENGTH <= len(word) <= MAX_WORD or not word.isalpha():
                 continue
             self._words.add(word)
             for key in _deletes(word) | {word}:

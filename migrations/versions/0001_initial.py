@@ -64,13 +64,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_api_tokens_hash', ['token_hash'], unique=True)
 
     op.create_table('contact_addresses',
+    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('address', sa.String(length=320), nullable=False),
     sa.Column('team_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['team_id'], ['teams.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('address')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('address', 'team_id')
     )
     with op.batch_alter_table('contact_addresses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contact_addresses_team_id'), ['team_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contact_addresses_address'), ['address'], unique=False)
 
     op.create_table('revisions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -103,6 +106,7 @@ def downgrade() -> None:
     op.drop_table('team_tags')
     op.drop_table('revisions')
     with op.batch_alter_table('contact_addresses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_contact_addresses_address'))
         batch_op.drop_index(batch_op.f('ix_contact_addresses_team_id'))
 
     op.drop_table('contact_addresses')
