@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.common import Blueprint, require_read, site_url
 from api.schemas import TeamSchema
@@ -31,17 +31,8 @@ class DepartmentSchema(Schema):
 
 
 def departments(session: Any) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(Team.department, func.count(Team.id))
-        .where(Team.archived_at.is_(None), Team.department.is_not(None))
-        .group_by(Team.department)
-        .order_by(Team.department)
-    ).all()
-    return [
-        {"name": name, "slug": services.slugify(name), "team_count": count,
-         "teams_url": f"{site_url()}/api/v1/departments/{services.slugify(name)}/teams"}
-        for name, count in rows
-    ]
+    return [dict(d, teams_url=f"{site_url()}/api/v1/departments/{d['slug']}/teams")
+            for d in services.departments(session)]
 
 
 @blp.route("/departments")

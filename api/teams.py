@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, request, url_for
@@ -127,6 +128,18 @@ class Teams(MethodView):
             "Location": url_for("teams.TeamBySlug", slug=team.slug, _external=True)}
 
 
+def _save(slug: str, document_for: Callable[[Team], dict[str, Any]]) -> dict[str, Any]:
+    """A conditional write: the If-Match ETag must name the version being replaced."""
+    actor = require_writer()
+    session = get_session()
+    team = _team_for_read(slug)
+    blp.check_etag(etag_data(team))
+    services.update_team(session, team, document_for(team), actor, expected_version=team.version)
+    session.commit()
+    blp.set_etag(etag_data(team))
+    return services.team_document(team, site_url())
+
+
 @blp.route("/teams/<slug>")
 class TeamBySlug(MethodView):
     @blp.etag
@@ -159,14 +172,7 @@ class TeamBySlug(MethodView):
     @blp.alt_response(409, schema="Error")
     def put(self, data: dict[str, Any], slug: str) -> dict[str, Any]:
         """Replace a team; send back the ETag you read in If-Match."""
-        actor = require_writer()
-        session = get_session()
-        team = _team_for_read(slug)
-        blp.check_etag(etag_data(team))
-        services.update_team(session, team, canonical_team(data), actor, expected_version=team.version)
-        session.commit()
-        blp.set_etag(etag_data(team))
-        return services.team_document(team, site_url())
+        return _save(slug, lambda team: canonical_team(data))
 
     @blp.etag
     @blp.arguments(TeamSchema(partial=TEAM_FIELDS), as_kwargs=False)
@@ -178,18 +184,9 @@ class TeamBySlug(MethodView):
     @blp.alt_response(409, schema="Error")
     def patch(self, data: dict[str, Any], slug: str) -> dict[str, Any]:
         """Change some fields of a team; the others stay as they are."""
-        actor = require_writer()
-        session = get_session()
-        team = _team_for_read(slug)
-        blp.check_etag(etag_data(team))
         raw = request.get_json(silent=True) or {}
         writable = {name for name, field in TeamSchema().fields.items() if not field.dump_only}
-        merged = {**team.data, **{k: v for k, v in raw.items() if k in writable}}
-        document = load_team(merged)
-        services.update_team(session, team, document, actor, expected_version=team.version)
-        session.commit()
-        blp.set_etag(etag_data(team))
-        return services.team_document(team, site_url())
+        return _save(slug, lambda team: load_team({**team.data, **{k: v for k, v in raw.items() if k in writable}}))
 
     @blp.etag
     @blp.response(204)

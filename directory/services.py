@@ -302,5 +302,16 @@ def active_teams(session: Session) -> Iterable[Team]:
     return session.scalars(select(Team).where(Team.archived_at.is_(None)).order_by(Team.name))
 
 
+def departments(session: Session) -> list[dict[str, Any]]:
+    """Every department that has active teams: name, slug and team count, by name."""
+    rows = session.execute(
+        select(Team.department, func.count(Team.id))
+        .where(Team.archived_at.is_(None), Team.department.is_not(None))
+        .group_by(Team.department)
+        .order_by(Team.department)
+    ).all()
+    return [{"name": name, "slug": slugify(name), "team_count": count} for name, count in rows]
+
+
 def count_teams(session: Session) -> int:
     return session.scalar(select(func.count(Team.id)).where(Team.archived_at.is_(None))) or 0

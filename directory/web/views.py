@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from directory import accounts, auth, services
@@ -42,13 +42,7 @@ def requested_instant() -> tuple[datetime, bool]:
 
 
 def department_counts(session: Any) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(Team.department, func.count(Team.id))
-        .where(Team.archived_at.is_(None), Team.department.is_not(None))
-        .group_by(Team.department)
-        .order_by(Team.department)
-    ).all()
-    return [{"name": name, "slug": services.slugify(name), "count": count} for name, count in rows]
+    return [dict(d, count=d["team_count"]) for d in services.departments(session)]
 
 
 def team_cards(teams: list[Team], now: datetime) -> list[dict[str, Any]]:
