@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, jsonify
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
@@ -41,6 +42,9 @@ class SearchHitSchema(Schema):
                                        "example": {"summary": "Salaries, <mark>payslips</mark> and tax codes."}})
 
 
+HIT_FIELDS = ("slug", "name", "summary", "department", "score", "highlights")
+
+
 class SearchResultsSchema(Schema):
     total = fields.Integer(metadata={"example": 1})
     page = fields.Integer()
@@ -71,16 +75,18 @@ class SuggestionsSchema(Schema):
 class Search(MethodView):
     @blp.arguments(SearchArgsSchema, location="query")
     @blp.response(200, SearchResultsSchema)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Response:
         """Search teams by name, summary, description, services, tags and contacts."""
         filters = {key: args[key] for key in ("department", "tag", "location") if args[key]}
         found = get_search().query(
             get_session(), args["q"], filters=filters, open_now=args["open_now"], at=resolve_at(None, "UTC"),
             page=args["page"], page_size=args["page_size"])
-        return {
+        # Already plain JSON types: serialised directly (the schema documents it) to keep search fast.
+        return jsonify({
             "total": found.total, "page": found.page, "page_size": found.page_size,
-            "results": found.hits, "facets": found.facets, "suggestion": found.suggestion,
-        }
+            "results": [{key: hit[key] for key in HIT_FIELDS if key in hit} for hit in found.hits],
+            "facets": found.facets, "suggestion": found.suggestion,
+        })
 
 
 @blp.route("/search/suggest")

@@ -50,8 +50,10 @@ class OpenNow:
         self._answer: tuple[tuple[int, int], frozenset[int]] | None = None
         self._lock = threading.Lock()
 
-    def open_ids(self, session: Session, at: datetime) -> frozenset[int]:
-        newest = session.scalar(select(func.max(Revision.id))) or 0
+    def open_ids(self, session: Session, at: datetime, newest: int | None = None) -> frozenset[int]:
+        """`newest` is the newest revision id, when the caller has just read it."""
+        if newest is None:
+            newest = newest_change(session)
         key = (int(at.timestamp() // 60), newest)
         with self._lock:
             if self._answer is not None and self._answer[0] == key:
@@ -97,7 +99,7 @@ class SearchService:
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         with self.factory() as session:
-            seq = session.scalar(select(func.max(Revision.id))) or 0
+            seq = newest_change(session)
             teams = session.scalars(select(Team).where(Team.archived_at.is_(None)).execution_options(yield_per=500))
             with self._write_lock:
                 return self.index.rebuild((index_document(t) for t in teams), seq, progress)
@@ -111,7 +113,7 @@ class SearchService:
             self.rebuild()
             return
         with self.factory() as session:
-            seq = session.scalar(select(func.max(Revision.id))) or 0
+            seq = newest_change(session)
             teams = list(session.scalars(select(Team).where(Team.id.in_(ids))))
             found = {t.id for t in teams}
             upserts = [index_document(t) for t in teams if not t.archived]
@@ -119,11 +121,16 @@ class SearchService:
         with self._write_lock:
             self.index.apply(upserts, deletes, seq)
 
-    def catch_up(self) -> None:
-        """Apply what other processes or hosts committed since this index last looked."""
+    def catch_up(self, newest: int | None = None) -> None:
+        """Apply what other processes or hosts committed since this index last looked.
+
+        `newest` is the newest revision id when the caller has just read it (one query saved).
+        """
         last = self.index.last_seq()
+        if newest is not None and newest <= last:
+            return
         with self.factory() as session:
-            newest = session.scalar(select(func.max(Revision.id))) or 0
+            newest = newest_change(session)
             if newest <= last:
                 return
             ids = set(session.scalars(select(Revision.team_id).where(Revision.id > max(0, last - LOOKBACK))))
@@ -142,27 +149,28 @@ class SearchService:
     def query(self, session: Session, q: str, *, filters: dict[str, list[str]] | None = None,
               open_now: bool = False, at: datetime | None = None, page: int = 1, page_size: int = 20,
               with_open_facet: bool = True) -> SearchResults:
-        open_ids = self.open_now.open_ids(session, at) if (open_now or with_open_facet) and at else None
+        newest = newest_change(session)
+        open_ids = self.open_now.open_ids(session, at, newest) if (open_now or with_open_facet) and at else None
 
         def ask() -> SearchResults:
             return self.index.query(q, filters=filters, open_ids=open_ids, open_now=open_now,
                                     page=page, page_size=page_size)
 
         try:
-            return self._answer(ask)
+            return self._answer(ask, newest)
         except Exception:
             log.exception("search index unusable; answering from the database")
             return database_search(session, q, filters=filters, open_ids=open_ids if open_now else None,
                                    page=page, page_size=page_size)
 
-    def _answer(self, ask: Callable[[], Any]) -> Any:
+    def _answer(self, ask: Callable[[], Any], newest: int | None = None) -> Any:
         """Make sure the index is there and current, then ask; rebuild once if asking fails."""
         with self._lock:
             if not self._checked or not os.path.isdir(self.index.path):
                 self.ensure()
                 self._checked = True
         try:
-            self.catch_up()
+            self.catch_up(newest)
             return ask()
         except Exception:
             log.exception("search index failed; rebuilding it")
@@ -180,6 +188,11 @@ class SearchService:
                 rows = session.scalars(select(Team).where(Team.archived_at.is_(None), Team.name.ilike(like))
                                        .order_by(Team.name).limit(limit))
                 return [{"slug": t.slug, "name": t.name, "department": t.department} for t in rows]
+
+
+def newest_change(session: Session) -> int:
+    """The directory's change sequence: the newest revision id (0 when empty)."""
+    return session.scalar(select(func.max(Revision.id))) or 0
 
 
 def database_search(session: Session, q: str, *, filters: dict[str, list[str]] | None = None,
