@@ -1,0 +1,31 @@
+"""The benchmark scripts run and print their figures (small sizes; no timing is asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> str:
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_search_benchmark_prints_its_figures() -> None:
+    out = run("benchmarks/bench_search.py", "--teams", "150", "--queries", "40", "--updates", "3")
+    assert "through the API" in out and "raw SearchIndex.query" in out
+    assert "API / raw" in out and "resident memory" in out
+    assert "3 updated teams found by the next search" in out
+
+
+@pytest.mark.slow
+def test_raw_search_benchmark_prints_its_figures() -> None:
+    out = run("benchmarks/bench_search_raw.py", "--teams", "150", "--queries", "40", "--updates", "3")
+    assert "median" in out.lower()
