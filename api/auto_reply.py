@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import fields, validate
 
+from api.cache import LRUCache
 from api.common import AtArgsSchema, Blueprint, require_read, resolve_at, site_url
 from directory import facts, services
 from directory.autoreply import normalize_address, render_auto_reply
@@ -50,8 +52,9 @@ RESPONSES = {
 }
 
 
-def _max_age(found: facts.TeamFacts, explicit_at: bool) -> int:
-    """Valid until the next opening or closing; a minute at most while open (reply-by moves)."""
+def _valid_for(found: facts.TeamFacts, explicit_at: bool) -> int:
+    """Seconds the answer holds: until the next opening or closing, a minute at most while open
+    (the reply-by time moves), five minutes at most in any case (the team may be edited)."""
     if explicit_at:
         return MAX_AGE
     status = found.status
@@ -59,29 +62,55 @@ def _max_age(found: facts.TeamFacts, explicit_at: bool) -> int:
     limit = 60 if status["open"] else MAX_AGE
     if nxt is None:
         return limit
-    return max(0, min(limit, int((nxt - found.at) / timedelta(seconds=1))))
+    return max(0, min(limit, int((nxt.astimezone(UTC) - found.at.astimezone(UTC)) / timedelta(seconds=1))))
+
+
+def _replies() -> LRUCache[tuple[Any, ...], tuple[bytes, str, str, datetime]]:
+    return current_app.extensions.setdefault("directory_replies", LRUCache(1024))
 
 
 def answer(team: Team, args: dict[str, Any]) -> Response:
+    """Render the reply; without `at`, "now" is the current minute and the answer is reused
+    within it (and within its validity), per team version, format and reader time zone."""
+    explicit = args.get("at") is not None
     at = resolve_at(args.get("at"), team.timezone)
+    now = datetime.now(UTC)
+    key = (team.id, team.version, at.replace(second=0, microsecond=0), args["format"], args.get("tz"), site_url())
+    cached = None if explicit else _replies().get(key)
+    if cached is None or cached[3] <= now:
+        if not explicit:
+            at = key[2]
+        body, mimetype, subject, valid = _render(team, at, args)
+        cached = (body, mimetype, subject, now + timedelta(seconds=valid))
+        if not explicit:
+            _replies().put(key, cached)
+    body, mimetype, subject, until = cached
+    response = Response(body, mimetype=mimetype)
+    response.headers["X-Auto-Reply-Subject"] = subject
+    max_age = MAX_AGE if explicit else max(0, int((until - now).total_seconds()))
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+def _render(team: Team, at: datetime, args: dict[str, Any]) -> tuple[bytes, str, str, int]:
     found = facts.team_facts(team.data, at, args.get("tz"))
     reply = render_auto_reply(facts.reply_facts(team.data, found, f"{site_url()}/teams/{team.slug}"),
                               team.data.get("auto_reply"))
     fmt = args["format"]
     if fmt == "json":
-        response = jsonify({
+        body = json.dumps({
             "subject": reply.subject, "text": reply.text, "html": reply.html,
             "team": {"slug": team.slug, "name": team.name, "url": f"{site_url()}/teams/{team.slug}"},
             "facts": facts.status_json(found),
             "template_used": reply.template_used, "template_error": reply.template_error,
-        })
+        }, ensure_ascii=False).encode()
+        mimetype = "application/json"
     elif fmt == "html":
-        response = Response(reply.html, mimetype="text/html")
+        body, mimetype = reply.html.encode(), "text/html"
     else:
-        response = Response(reply.text, mimetype="text/plain")
-    response.headers["X-Auto-Reply-Subject"] = reply.subject.encode("ascii", "replace").decode()
-    response.headers["Cache-Control"] = f"public, max-age={_max_age(found, args.get('at') is not None)}"
-    return response
+        body, mimetype = reply.text.encode(), "text/plain"
+    subject = reply.subject.encode("ascii", "replace").decode()
+    return body, mimetype, subject, _valid_for(found, args.get("at") is not None)
 
 
 @blp.route("/auto-reply")

@@ -218,6 +218,7 @@ class _Snapshot:
     concept_scores: dict[tuple[Any, ...], dict[int, float]] = field(default_factory=dict)
     scores_held: int = 0
     results: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    pages: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict)
     stored: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @functools.cached_property
@@ -878,10 +879,17 @@ class SearchIndex:
                     del snap.results[next(iter(snap.results))]
                 snap.results[key] = cached
             scores, allowed, facets, suggestion, terms = cached
-            start = (page - 1) * page_size
-            ranked = self._top(snap, allowed, scores, start + page_size)[start:]
-            hits = [self._hit(snap, d, scores.get(d, 0.0), terms) for d in ranked]
-        return SearchResults(len(allowed), hits, {k: dict(v) for k, v in facets.items()}, suggestion, page, page_size)
+            page_key = (key, page, page_size)
+            hits = snap.pages.get(page_key)
+            if hits is None:  # highlighting is the costly part of a repeated query: keep the page
+                start = (page - 1) * page_size
+                ranked = self._top(snap, allowed, scores, start + page_size)[start:]
+                hits = [self._hit(snap, d, scores.get(d, 0.0), terms) for d in ranked]
+                if len(snap.pages) >= RESULTS_CACHE * 4:
+                    del snap.pages[next(iter(snap.pages))]
+                snap.pages[page_key] = hits
+        return SearchResults(len(allowed), [dict(hit, highlights=dict(hit["highlights"])) for hit in hits],
+                             {k: dict(v) for k, v in facets.items()}, suggestion, page, page_size)
 
     def _evaluate(self, snap: _Snapshot, q: str, filters: dict[str, list[str]], open_ids: set[int] | None,
                   open_now: bool) -> tuple[dict[int, float], set[int], dict[str, dict[str, int]], str | None,
