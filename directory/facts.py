@@ -55,30 +55,35 @@ def status_json(found: TeamFacts) -> dict[str, Any]:
 
 
 def reply_facts(data: dict[str, Any], found: TeamFacts, team_url: str) -> ReplyFacts:
-    """What the auto-reply says, already worded."""
-    words = found.words
-    done_texts = {s["name"]: s.get("done_by_text") for s in words.get("services") or []}
+    """What the auto-reply says, already worded (instants as "Tue 26 Nov, 11:00")."""
+    words, status = found.words, found.status
+
+    def when(instant: datetime | None, tz: str | None = None) -> str | None:
+        return None if instant is None else wording.format_reply_time(instant, tz or found.timezone, found.at)
+
+    done_by = {s["name"]: s["done_by"] for s in status["services"]}
     services = [
         {
             "name": s["name"],
             "description": s.get("description"),
             "turnaround_text": wording.format_duration(s["turnaround"]) if s.get("turnaround") else None,
-            "done_by_text": done_texts.get(s["name"]),
+            "done_by_text": when(done_by.get(s["name"])),
             "booking": s.get("booking"),
         }
         for s in data.get("services") or []
     ]
+    reader_differs = bool(words.get("reply_reader") or words.get("badge_reader"))
     return ReplyFacts(
         team_name=data["name"],
         team_slug=data["slug"],
         team_url=team_url,
         summary=data.get("summary"),
-        is_open=found.status["open"],
+        is_open=status["open"],
         hours_published=found.schedule is not None,
         status_text=words["badge"],
         status_text_reader=words.get("badge_reader"),
-        reply_by_text=words.get("reply_by_text") or _strip_reply(words.get("reply")),
-        reply_by_text_reader=words.get("reply_by_text_reader") or _strip_reply(words.get("reply_reader")),
+        reply_by_text=when(status["reply_by"]),
+        reply_by_text_reader=when(status["reply_by"], found.reader_tz) if reader_differs else None,
         response_time_text=wording.format_duration(data["response_time"]) if data.get("response_time") else None,
         services=services,
         booking=data.get("booking"),
@@ -86,11 +91,3 @@ def reply_facts(data: dict[str, Any], found: TeamFacts, team_url: str) -> ReplyF
         contacts=data.get("contacts") or [],
         timezone=found.timezone,
     )
-
-
-def _strip_reply(text: str | None) -> str | None:
-    """'Reply expected by Tue 26 Nov, 11:00' -> 'Tue 26 Nov, 11:00'."""
-    if not text:
-        return None
-    prefix = "Reply expected by "
-    return text[len(prefix):] if text.startswith(prefix) else text

@@ -138,3 +138,12 @@ def test_archived_team_gets_no_auto_reply(client: Any, make_team: Any, auth_head
     client.delete("/api/v1/teams/payroll", headers={**auth_headers, "If-Match": etag})
     assert client.get("/api/v1/auto-reply?to=payroll@example.com").status_code == 404
     assert team_doc()["slug"] == "payroll"
+
+
+def test_auto_reply_wording_in_the_readers_time_zone(client: Any, make_team: Any) -> None:
+    make_team()
+    text = client.get("/api/v1/auto-reply?to=payroll@example.com&at=2026-11-28T12:00:00Z"
+                      "&tz=America/New_York").get_data(as_text=True)
+    assert "expect a reply by Mon 30 Nov, 14:00 (Europe/London time; Mon 30 Nov, 09:00 your time)" in text
+    assert "Payslip corrections" in text and "(around Thu 3 Dec, 09:00)" in text
+    assert "your time your time" not in text and "Done by" not in text
