@@ -83,7 +83,7 @@ def _revision_json(revision: Revision) -> dict[str, Any]:
 class Teams(MethodView):
     @blp.arguments(TeamQueryArgsSchema, location="query")
     @blp.response(200, TeamSchema(many=True))
-    @blp.paginate()
+    @blp.paginate(page_size=100, max_page_size=100)
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
         """List teams, by name, with filters."""
         session = get_session()
