@@ -154,3 +154,24 @@ def test_console_script_runs_against_a_fresh_instance(tmp_path: Path) -> None:
     token = subprocess.run([str(exe), "create-token"], env=env, capture_output=True, text=True, cwd=ROOT,
                            timeout=120)
     assert token.stdout.strip().splitlines()[-1].startswith("dir_")
+
+
+def test_the_maintainers_evaluation_data_imports_and_round_trips(tmp_path: Path) -> None:
+    """91 real teams (../shared/eval/teams.json): plain-string services, extra keys, shared mailboxes."""
+    source = ROOT.parent / "shared" / "eval" / "teams.json"
+    if not source.exists():
+        pytest.skip(f"{source} is not beside this checkout")
+    app = make_app(tmp_path)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["import", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "91 created" in result.output
+    client = app.test_client()
+    # connectcoe@gsa.gov is listed by the CoE and its six centres: the auto-reply answers for the CoE.
+    reply = client.get("/api/v1/auto-reply?to=ConnectCoE@gsa.gov&format=json").json
+    assert reply["team"]["name"] == "IT Modernization Centers of Excellence (CoE)"
+    exported = tmp_path / "export.json"
+    assert runner.invoke(args=["export", "-o", str(exported)]).exit_code == 0
+    again = runner.invoke(args=["import", str(exported)])
+    assert "0 created, 0 updated, 91 unchanged" in again.output
+    app.extensions["directory_db"].engine.dispose()
