@@ -135,7 +135,7 @@ def screenshot(tab: Any, name: str, *, readme: bool = False) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
     tab.screenshot(path=str(path), full_page=True)
-    if readme:
+    if readme and os.environ.get("UPDATE_README_SCREENSHOT"):  # tests leave tracked files alone
         docs = ROOT / "docs"
         docs.mkdir(exist_ok=True)
         shutil.copyfile(path, docs / name)
