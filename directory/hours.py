@@ -916,3 +916,19 @@ def team_status(
         "reply_by": add(response_time),
         "services": [{"name": service.get("name"), "done_by": add(service.get("turnaround"))} for service in services or ()],
     }
+
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant as people and query strings write it ('Z', or a '+' that arrived as a
+    space); naive when it has no offset. Years outside 1900–2200 are refused: the arithmetic
+    around them (a year of look-ahead, holiday calendars) would overflow."""
+    text = text.strip()
+    if "T" in text and " " in text:
+        text = text.replace(" ", "+")
+    instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if not EARLIEST_YEAR <= instant.year <= LATEST_YEAR:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return instant

@@ -12,7 +12,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from directory import accounts, auth, services
+from directory import accounts, auth, hours, services
 from directory.db import get_session
 from directory.models import Team
 from directory.search_sync import get_search
@@ -31,10 +31,10 @@ def reader_tz_from_request() -> str | None:
 
 def requested_instant() -> tuple[datetime, bool]:
     """Now, or the instant of `?at=` (ISO 8601; for previews and tests). Second value: was it given."""
-    text = (request.args.get("at") or "").strip().replace(" ", "+")
-    if text:
+    text = request.args.get("at") or ""
+    if text.strip():
         try:
-            at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            at = hours.parse_instant(text)
         except ValueError:
             return utcnow(), False
         return (at if at.tzinfo else at.replace(tzinfo=UTC)), True
