@@ -15,7 +15,7 @@ from api.cache import LRUCache
 from api.common import AtArgsSchema, Blueprint, require_read, resolve_at, site_url
 from directory import facts, services
 from directory.autoreply import normalize_address, render_auto_reply
-from directory.db import get_session
+from directory.db import get_db, get_session
 from directory.models import Team
 
 blp = Blueprint("auto_reply", __name__, description="Auto-replies for mail systems and bots.")
@@ -69,17 +69,17 @@ def _replies() -> LRUCache[tuple[Any, ...], tuple[bytes, str, str, datetime]]:
     return current_app.extensions.setdefault("directory_replies", LRUCache(1024))
 
 
-def answer(team: Team, args: dict[str, Any]) -> Response:
+def answer(team_id: int, version: int, args: dict[str, Any]) -> Response:
     """Render the reply; without `at`, "now" is the current minute and the answer is reused
     within it (and within its validity), per team version, format and reader time zone."""
     explicit = args.get("at") is not None
-    at = resolve_at(args.get("at"), team.timezone)
     now = datetime.now(UTC)
-    key = (team.id, team.version, at.replace(second=0, microsecond=0), args["format"], args.get("tz"), site_url())
+    minute = now.replace(second=0, microsecond=0)
+    key = (team_id, version, minute, args["format"], args.get("tz"), site_url())
     cached = None if explicit else _replies().get(key)
     if cached is None or cached[3] <= now:
-        if not explicit:
-            at = key[2]
+        team = get_session().get(Team, team_id)
+        at = resolve_at(args["at"], team.timezone) if explicit else minute
         body, mimetype, subject, valid = _render(team, at, args)
         cached = (body, mimetype, subject, now + timedelta(seconds=valid))
         if not explicit:
@@ -123,10 +123,11 @@ class AutoReplyByAddress(MethodView):
         address = normalize_address(args["to"])
         if address is None:
             abort(422, errors={"to": ["is not an e-mail address"]})
-        team = services.address_owner(get_session(), address)
-        if team is None:
+        with get_db().engine.connect() as connection:
+            head = services.address_owner_head(connection, address)
+        if head is None:
             abort(404, message=f"No team has the contact address {address}.")
-        return answer(team, args)
+        return answer(head.id, head.version, args)
 
 
 @blp.route("/teams/<slug>/auto-reply")
@@ -136,4 +137,5 @@ class AutoReplyBySlug(MethodView):
     @blp.alt_response(404, schema="Error")
     def get(self, args: dict[str, Any], slug: str) -> Response:
         """The auto-reply of one team."""
-        return answer(services.get_team(get_session(), slug), args)
+        team = services.get_team(get_session(), slug)
+        return answer(team.id, team.version, args)

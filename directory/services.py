@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from directory.autoreply import normalize_address
@@ -74,12 +74,22 @@ def email_addresses(data: dict[str, Any]) -> list[str]:
     return found
 
 
+_OWNER = (
+    select(Team.id, Team.version).join(ContactAddress)
+    .where(ContactAddress.address == bindparam("address"), Team.archived_at.is_(None))
+    .order_by(ContactAddress.id).limit(1)
+)
+
+
+def address_owner_head(connection: Session | Connection, address: str) -> Row[tuple[int, int]] | None:
+    """(id, version) of the team the auto-reply answers for: of the active teams listing the
+    address, the first to list it. Light enough for every incoming mail."""
+    return connection.execute(_OWNER, {"address": address}).first()
+
+
 def address_owner(session: Session, address: str) -> Team | None:
-    """The team the auto-reply answers for: of the active teams listing the address, the first to list it."""
-    return session.scalar(
-        select(Team).join(ContactAddress).where(ContactAddress.address == address, Team.archived_at.is_(None))
-        .order_by(ContactAddress.id).limit(1)
-    )
+    head = address_owner_head(session, address)
+    return None if head is None else session.get(Team, head.id)
 
 
 def shared_addresses(session: Session, team: Team) -> dict[str, list[str]]:
