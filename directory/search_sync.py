@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import Connection, event, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory import hours
@@ -83,6 +83,7 @@ class SearchService:
             app.config["INDEX_DIR"], app.config.get("SYNONYMS_PATH"), lock_timeout=app.config["SEARCH_LOCK_TIMEOUT"]
         )
         self.factory = factory
+        self.engine = factory.kw["bind"]
         self.open_now = OpenNow()
         self._lock = threading.Lock()
         # Whoosh's file lock is per process: threads of one process take turns here.
@@ -149,7 +150,8 @@ class SearchService:
     def query(self, session: Session, q: str, *, filters: dict[str, list[str]] | None = None,
               open_now: bool = False, at: datetime | None = None, page: int = 1, page_size: int = 20,
               with_open_facet: bool = True) -> SearchResults:
-        newest = newest_change(session)
+        with self.engine.connect() as connection:  # one light query: what changed, and when
+            newest = newest_change(connection)
         open_ids = self.open_now.open_ids(session, at, newest) if (open_now or with_open_facet) and at else None
 
         def ask() -> SearchResults:
@@ -190,9 +192,12 @@ class SearchService:
                 return [{"slug": t.slug, "name": t.name, "department": t.department} for t in rows]
 
 
-def newest_change(session: Session) -> int:
+_NEWEST = select(func.max(Revision.id))
+
+
+def newest_change(connection: Session | Connection) -> int:
     """The directory's change sequence: the newest revision id (0 when empty)."""
-    return session.scalar(select(func.max(Revision.id))) or 0
+    return connection.execute(_NEWEST).scalar() or 0
 
 
 def database_search(session: Session, q: str, *, filters: dict[str, list[str]] | None = None,
