@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from directory import create_app
-from directory.db import get_db, upgrade
+from tests.conftest import make_app
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")  # Debian's, unless told otherwise
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -50,16 +49,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """The directory, seeded from seeds/ through the `directory seed` command, on a free port."""
     _require_browser()
     folder = tmp_path_factory.mktemp("live")
-    app = create_app({
-        "INSTANCE_PATH": str(folder / "instance"),
-        "DATABASE_URL": f"sqlite:///{folder / 'directory.sqlite3'}",
-        "INDEX_DIR": str(folder / "index"),
-        "SECRET_KEY": "browser-tests",
-        "DIRECTORY_DEMO_PASSWORD": DEMO_PASSWORD,
-        "WTF_CSRF_ENABLED": True,
-    })
-    with app.app_context():
-        upgrade(get_db().engine)
+    app = make_app(folder, TESTING=False, DIRECTORY_DEMO_PASSWORD=DEMO_PASSWORD)
     result = app.test_cli_runner().invoke(args=["seed"])
     assert result.exit_code == 0, result.output
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -12,8 +12,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from directory import accounts, create_app
-from directory.db import get_db, get_session, upgrade
+from directory import accounts
+from directory.db import get_session
+from tests.conftest import make_app
 
 PASSWORD = "correct-horse-battery"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -130,19 +131,8 @@ def web_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
 
     def factory(**config: Any) -> Flask:
         folder = tmp_path / f"app{len(made)}"
-        settings = {
-            "INSTANCE_PATH": str(folder / "instance"),
-            "DATABASE_URL": f"sqlite:///{folder / 'directory.sqlite3'}",
-            "INDEX_DIR": str(folder / "index"),
-            "SECRET_KEY": "test-secret",
-            "TESTING": True,
-            "WTF_CSRF_ENABLED": True,
-        }
-        settings.update(config)
         folder.mkdir(parents=True, exist_ok=True)
-        app = create_app(settings)
-        with app.app_context():
-            upgrade(get_db().engine)
+        app = make_app(folder, **config)
         made.append(app)
         return app
 
