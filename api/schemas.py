@@ -112,7 +112,8 @@ class BookingSchema(DocumentSchema):
     )
     url = Text(load_default=None, allow_none=True, validate=[validate.Length(max=2000), _link],
                metadata={"example": "https://intranet.example/forms/payroll"})
-    instructions = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    instructions = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000),
+                        metadata={"example": "Use the form; attach your payslip."})
 
     @post_load
     def _canonical(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -127,7 +128,8 @@ class ContactSchema(DocumentSchema):
     )
     value = Text(required=True, validate=validate.Length(min=1, max=320),
                  metadata={"example": "payroll@example.com"})
-    label = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    label = Text(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                 metadata={"example": "Team mailbox"})
 
     @validates_schema
     def _value_fits_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -159,7 +161,8 @@ def _link_or_error(value: str) -> None:
 class ServiceSchema(DocumentSchema):
     name = Text(required=True, validate=validate.Length(min=1, max=200),
                 metadata={"example": "Payslip corrections"})
-    description = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    description = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000),
+                       metadata={"example": "Wrong amount, missing overtime."})
     turnaround = fields.Nested(DurationSchema, load_default=None, allow_none=True)
     booking = fields.Nested(BookingSchema, load_default=None, allow_none=True)
 
@@ -197,33 +200,49 @@ class TeamSchema(DocumentSchema):
         metadata={"example": "payroll"},
     )
     name = Text(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "Payroll"})
-    summary = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    summary = Text(load_default=None, allow_none=True, validate=validate.Length(max=500),
+                   metadata={"example": "Salaries, payslips, tax codes and expense reimbursement."})
     description = Text(load_default=None, allow_none=True, validate=validate.Length(max=50_000),
-                       metadata={"description": "Markdown; rendered sanitised on the page."})
-    department = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+                       metadata={"description": "Markdown; rendered sanitised on the page.",
+                                 "example": "We pay everyone. **Payslips** are online on the 25th."})
+    department = Text(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                      metadata={"example": "Finance"})
     tags = fields.List(Text(validate=validate.Length(max=60)), load_default=list,
-                       validate=validate.Length(max=30))
-    location = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+                       validate=validate.Length(max=30), metadata={"example": ["pay", "expenses", "tax"]})
+    location = Text(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                    metadata={"example": "London HQ, floor 3"})
     timezone = fields.String(load_default="UTC", metadata={"example": "Europe/London"})
-    hours = fields.Dict(load_default=None, allow_none=True,
-                        metadata={"description": "weekly, holidays and closures, per CONTRACT §1"})
+    hours = fields.Dict(load_default=None, allow_none=True, metadata={
+        "description": "weekly intervals per day (local HH:MM; end may be 24:00; end before start runs past "
+                       "midnight), an optional public-holiday calendar and closures (whole days, end inclusive, "
+                       "or local date-times). Absent: hours not published.",
+        "example": {
+            "weekly": {"mon": [["09:00", "12:30"], ["13:30", "17:30"]], "tue": [["09:00", "17:30"]],
+                       "wed": [["09:00", "17:30"]], "thu": [["09:00", "17:30"]], "fri": [["09:00", "16:00"]],
+                       "sat": [], "sun": []},
+            "holidays": {"country": "GB", "subdivision": "ENG"},
+            "closures": [{"start": "2026-12-24", "end": "2026-12-26", "reason": "Office closed"},
+                         {"start": "2026-11-27T13:00", "end": "2026-11-27T17:30", "reason": "Team training"}],
+        }})
     response_time = fields.Nested(DurationSchema, load_default=None, allow_none=True)
     booking = fields.Nested(BookingSchema, load_default=None, allow_none=True)
     contacts = fields.List(fields.Nested(ContactSchema), load_default=list, validate=validate.Length(max=50))
     services = fields.List(fields.Nested(ServiceSchema), load_default=list, validate=validate.Length(max=100))
-    escalation = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
-    owners = fields.List(fields.Email(), load_default=list, validate=validate.Length(max=50))
+    escalation = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000),
+                      metadata={"example": "Ask for the Payroll manager via the team mailbox, subject 'Escalation'."})
+    owners = fields.List(fields.Email(), load_default=list, validate=validate.Length(max=50),
+                         metadata={"example": ["alice@example.com"]})
     last_reviewed = DateString(load_default=None, allow_none=True, metadata={"example": "2026-11-01"})
     auto_reply = fields.Nested(AutoReplyTemplateSchema, load_default=None, allow_none=True,
                                metadata={"description": "optional Jinja templates for the auto-reply"})
 
     # Read-only, added by the server; accepted and ignored on writes.
-    url = fields.String(dump_only=True)
-    api_url = fields.String(dump_only=True)
-    version = fields.Integer(dump_only=True)
-    created_at = fields.String(dump_only=True)
-    updated_at = fields.String(dump_only=True)
-    archived = fields.Boolean(dump_only=True)
+    url = fields.String(dump_only=True, metadata={"example": "https://directory.example/teams/payroll"})
+    api_url = fields.String(dump_only=True, metadata={"example": "https://directory.example/api/v1/teams/payroll"})
+    version = fields.Integer(dump_only=True, metadata={"example": 3, "description": "increments on each save"})
+    created_at = fields.String(dump_only=True, metadata={"example": "2026-01-12T09:30:00+00:00"})
+    updated_at = fields.String(dump_only=True, metadata={"example": "2026-11-20T16:02:11+00:00"})
+    archived = fields.Boolean(dump_only=True, metadata={"description": "present (true) on archived teams only"})
 
     @validates_schema(skip_on_field_errors=False)
     def _time_rules(self, data: dict[str, Any], **kwargs: Any) -> None:
