@@ -11,6 +11,7 @@ from flask_smorest import Api
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from api.cache import LRUCache
 from directory.errors import DirectoryError
 
 API_PREFIX = "/api/v1"
@@ -123,6 +124,9 @@ def init_app(app: Flask) -> None:
             },
         },
     )
+    # Answers reused while they cannot change: team JSON per version, auto-replies per minute.
+    app.extensions["directory_documents"] = LRUCache(2048)
+    app.extensions["directory_replies"] = LRUCache(1024)
     api.init_app(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)})
     app.register_error_handler(DirectoryError, _directory_error)
     app.register_error_handler(StaleDataError, _stale)

@@ -66,7 +66,7 @@ def _valid_for(found: facts.TeamFacts, explicit_at: bool) -> int:
 
 
 def _replies() -> LRUCache[tuple[Any, ...], tuple[bytes, str, str, datetime]]:
-    return current_app.extensions.setdefault("directory_replies", LRUCache(1024))
+    return current_app.extensions["directory_replies"]
 
 
 def answer(team_id: int, version: int, args: dict[str, Any]) -> Response:

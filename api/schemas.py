@@ -40,9 +40,9 @@ TEAM_FIELDS = (
 )
 
 
-def _link(value: str) -> None:
+def _link(value: str, field: str | None = None) -> None:
     if not value.lower().startswith(LINK_SCHEMES):
-        raise ValidationError("must be a link starting with http://, https://, mailto: or tel:")
+        raise ValidationError("must be a link starting with http://, https://, mailto: or tel:", field)
 
 
 class Number(fields.Field):
@@ -138,7 +138,7 @@ class ContactSchema(DocumentSchema):
         if kind == "email" and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", value):
             raise ValidationError("is not an e-mail address", "value")
         if kind == "url":
-            _link_or_error(value)
+            _link(value, "value")
         if kind == "phone" and not PHONE_RE.match(value):
             raise ValidationError("is not a phone number (digits first; a note may follow, e.g. '(866) 450-6588, press 2')",
                                   "value")
@@ -149,13 +149,6 @@ class ContactSchema(DocumentSchema):
         if data.get("label"):
             out["label"] = data["label"]
         return out
-
-
-def _link_or_error(value: str) -> None:
-    try:
-        _link(value)
-    except ValidationError as exc:
-        raise ValidationError(exc.messages, "value") from exc
 
 
 class ServiceSchema(DocumentSchema):

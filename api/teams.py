@@ -25,7 +25,7 @@ blp = Blueprint("teams", __name__, description="Teams: what they help with, thei
 
 def _documents() -> LRUCache[tuple[int, int, str], bytes]:
     """Serialised documents by (team, version, site), per app: a version never changes, so entries never go stale."""
-    return current_app.extensions.setdefault("directory_documents", LRUCache(2048))
+    return current_app.extensions["directory_documents"]
 
 
 @blp.before_request

@@ -193,7 +193,6 @@ def update_team(
             team.version,
         )
     data = dict(data)
-    data.setdefault("slug", team.slug)
     if not data.get("slug"):
         data["slug"] = team.slug
     if not actor.is_admin and not data.get("owners"):

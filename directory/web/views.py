@@ -41,10 +41,6 @@ def requested_instant() -> tuple[datetime, bool]:
     return utcnow(), False
 
 
-def department_counts(session: Any) -> list[dict[str, Any]]:
-    return [dict(d, count=d["team_count"]) for d in services.departments(session)]
-
-
 def team_cards(teams: list[Team], now: datetime) -> list[dict[str, Any]]:
     cards = []
     reader_tz = reader_tz_from_request()
@@ -65,7 +61,7 @@ def home() -> str:
         select(Team).where(Team.archived_at.is_(None)).order_by(Team.updated_at.desc(), Team.name).limit(6)))
     return render_template(
         "home.html",
-        departments=department_counts(session),
+        departments=services.departments(session),
         open_teams=team_cards(open_teams, now),
         open_count=len(open_ids),
         recent=team_cards(recent, now),
@@ -182,13 +178,13 @@ def team(slug: str) -> str:
 
 @bp.route("/departments")
 def departments() -> str:
-    return render_template("departments.html", departments=department_counts(get_session()))
+    return render_template("departments.html", departments=services.departments(get_session()))
 
 
 @bp.route("/departments/<slug>")
 def department(slug: str) -> str:
     session = get_session()
-    match = next((d for d in department_counts(session) if d["slug"] == slug), None)
+    match = next((d for d in services.departments(session) if d["slug"] == slug), None)
     if match is None:
         abort(404, description=f"No department with the address '{slug}'.")
     teams = list(session.scalars(
