@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+WORKERS ?= 2
 PYTEST_ARGS ?=
 
 .PHONY: run test install install-test browser lint bench clean
@@ -24,11 +25,11 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-## Serve the seeded directory at http://127.0.0.1:5000
+## Serve the seeded directory at http://$(HOST):$(PORT) (make run PORT=8080 HOST=0.0.0.0 WORKERS=4)
 run: install
 	$(BIN)/directory init
 	$(BIN)/directory seed --if-empty
-	$(BIN)/directory serve --host $(HOST) --port $(PORT)
+	$(BIN)/directory serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ## Debian's Chromium for the browser tests (Playwright drives it; browsers cannot be downloaded here)
 browser:

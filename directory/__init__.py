@@ -6,9 +6,25 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_app_context
 
 from directory.config import ROOT, from_environment
+
+
+class DirectoryFlask(Flask):
+    """Flask whose every request gets an application context of its own.
+
+    Flask reuses an application context that is already pushed (by a CLI command, a test, a
+    server started from inside one), which would let `g` (the acting user or token, the CSRF
+    token, the database session) carry over from one request to the next. Here nothing
+    per-request can outlive its request, however the app is served.
+    """
+
+    def wsgi_app(self, environ: Any, start_response: Any) -> Any:
+        if has_app_context():
+            with self.app_context():
+                return super().wsgi_app(environ, start_response)
+        return super().wsgi_app(environ, start_response)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -16,7 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     instance_path = Path(config.pop("INSTANCE_PATH", None) or os.environ.get("DIRECTORY_INSTANCE") or ROOT / "instance")
     instance_path.mkdir(parents=True, exist_ok=True)
-    app = Flask(
+    app = DirectoryFlask(
         __name__,
         instance_path=str(instance_path),
         template_folder=str(ROOT / "templates"),

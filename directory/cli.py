@@ -235,26 +235,42 @@ def create_admin(email: str, name: str, password: str) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
 @click.option("--dev", is_flag=True, help="Flask's development server with reloading instead of gunicorn.")
-@with_appcontext
-def serve(host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the directory (gunicorn; --dev for Flask's reloading server)."""
-    _ensure_schema()
-    get_search().ensure()
-    if dev:
-        current_app.run(host=host, port=port, debug=True)
-        return
-    from gunicorn.app.base import BaseApplication
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int, dev: bool) -> None:
+    """Serve the directory (gunicorn; --dev for Flask's reloading server).
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    Preparation (schema, index) runs in an application context that is popped before serving,
+    and every worker builds its own app after the fork: nothing per-request (`g`, the session,
+    the signed-in user) or per-process (database connections) can be shared between requests or
+    workers.
+    """
+    from flask.cli import ScriptInfo
+
+    info = ctx.ensure_object(ScriptInfo)
+    prepared = info.load_app()
+    with prepared.app_context():
+        _ensure_schema()
+        get_search().ensure()
+    prepared.extensions["directory_db"].engine.dispose()
+    if dev:
+        prepared.run(host=host, port=port, debug=True)
+        return
+    serve_with_gunicorn(host, port, workers)
+
+
+def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
+    """gunicorn with one app per worker, built after the fork from the environment."""
+    from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("preload_app", False)
 
         def load(self) -> Flask:
-            return app
+            return _create_app()
 
     click.echo(f"Serving the directory at http://{host}:{port}/")
     Server().run()
