@@ -1,4 +1,5 @@
-"""A real server on 127.0.0.1 with the demo organisation, and Debian's Chromium driven by Playwright.
+"""The directory served as a newcomer starts it (`make run`, see tests/served.py), and Debian's
+Chromium driven by Playwright.
 
 The browser cannot be downloaded here, so the tests use /usr/bin/chromium; without it they are
 skipped with a visible reason, except under CI (CI=true) where a missing browser is a failure.
@@ -6,23 +7,23 @@ skipped with a visible reason, except under CI (CI=true) where a missing browser
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-import threading
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import BaseWSGIServer, make_server
 
-from tests.conftest import make_app
+from tests import served
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")  # Debian's, unless told otherwise
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-DEMO_PASSWORD = "directory-demo"
+DEMO_PASSWORD = served.DEMO_PASSWORD
 
 
 def _require_browser() -> None:
@@ -35,32 +36,54 @@ def _require_browser() -> None:
 
 
 class LiveServer:
-    def __init__(self, app: Any, server: BaseWSGIServer) -> None:
-        self.app = app
-        self.server = server
-        self.url = f"http://127.0.0.1:{server.server_port}"
+    """The served directory as the tests meet it: URLs, the `directory` command and the JSON API.
+
+    Tests reach the data only as people and integrations do (pages, API, CLI), never through the
+    app's own session, so what they check is what `make run` serves.
+    """
+
+    def __init__(self, directory: served.ServedDirectory) -> None:
+        self.served = directory
+        self.url = directory.url
+        self._token: str | None = None
 
     def __call__(self, path: str = "/") -> str:
         return self.url + path
 
+    def cli(self, *args: str) -> str:
+        """Run `directory ARGS` against the served instance; its output, or a failed test."""
+        result = self.served.cli(*args)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def team(self, slug: str) -> tuple[dict[str, Any], str]:
+        """The team's API document and its ETag."""
+        with urllib.request.urlopen(self(f"/api/v1/teams/{slug}"), timeout=10) as answer:
+            return json.load(answer), answer.headers["ETag"]
+
+    def patch_team(self, slug: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a team through the API with a write token, as an integration would."""
+        if self._token is None:
+            self._token = self.cli("create-token", "--scope", "write").strip().splitlines()[-1]
+        _, etag = self.team(slug)
+        request = urllib.request.Request(
+            self(f"/api/v1/teams/{slug}"), data=json.dumps(changes).encode(), method="PATCH",
+            headers={"Authorization": f"Bearer {self._token}", "If-Match": etag,
+                     "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.load(answer)
+
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The directory, seeded from seeds/ through the `directory seed` command, on a free port."""
+    """`make run` on a fresh, seeded instance and a free port, for the whole session."""
     _require_browser()
-    folder = tmp_path_factory.mktemp("live")
-    app = make_app(folder, TESTING=False, DIRECTORY_DEMO_PASSWORD=DEMO_PASSWORD)
-    result = app.test_cli_runner().invoke(args=["seed"])
-    assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
+    directory = served.start(tmp_path_factory.mktemp("live"), workers=2,
+                             extra_env={"DIRECTORY_DEMO_PASSWORD": DEMO_PASSWORD})
     try:
-        yield LiveServer(app, server)
+        yield LiveServer(directory)
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["directory_db"].engine.dispose()
+        served.stop(directory)
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from directory import services
-from directory.db import get_session
-
 pytestmark = pytest.mark.browser
 
 OWNER = "david.chen@example.com"  # owns Payroll, Expenses & Travel, Tax, Treasury and Accounts Payable
@@ -33,9 +30,8 @@ def expect_open(row: Any, interval: str) -> None:
 
 
 def stored(live: Any, slug: str) -> dict[str, Any]:
-    with live.app.app_context():
-        team = services.get_team(get_session(), slug)
-        return {"version": team.version, **team.data}
+    """The team as the API serves it now (version included)."""
+    return live.team(slug)[0]
 
 
 def test_search_with_a_typo_opens_the_right_team(page: Any, live_server: Any, shoot: Any) -> None:
@@ -271,12 +267,7 @@ def test_api_docs_render_from_local_assets(page: Any, live_server: Any) -> None:
 
 
 def test_review_date_warning_and_one_click_review(page: Any, live_server: Any, log_in: Any) -> None:
-    with live_server.app.app_context():
-        session = get_session()
-        team = services.get_team(session, "treasury")
-        actor = services.Actor(name="admin@example.com", is_admin=True)
-        services.update_team(session, team, {**team.data, "last_reviewed": "2025-01-15"}, actor)
-        session.commit()
+    live_server.patch_team("treasury", {"last_reviewed": "2025-01-15"})
     log_in(page, OWNER)
     page.goto(live_server("/teams/treasury"))
     expect_text(page.locator("#last-reviewed"), "more than six months ago")
