@@ -61,8 +61,17 @@ class Blueprint(SmorestBlueprint):
 
     def check_if_match(self, etag_data: Any) -> None:
         """If-Match on a POST action (restore, review): optional, but honoured when sent."""
+        refuse_wildcard_if_match()
         if request.if_match and self._generate_etag(etag_data) not in request.if_match:
             abort(412, message="The team changed since you read it; reload and try again.")
+
+
+def refuse_wildcard_if_match() -> None:
+    """`If-Match: *` matches every version, so a client sending it would overwrite edits it never
+    saw: writes must name the version they replace (428, like a missing If-Match)."""
+    if request.if_match.star_tag:
+        abort(428, message="If-Match: * is not accepted: send the ETag of the version you read "
+                           "(GET the team first), so that nobody's edit is overwritten unseen.")
 
 
 def _quote(value: str) -> str:

@@ -13,7 +13,16 @@ from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
 from api.cache import LRUCache
-from api.common import AtArgsSchema, Blueprint, check_json_body, require_read, require_writer, resolve_at, site_url
+from api.common import (
+    AtArgsSchema,
+    Blueprint,
+    check_json_body,
+    refuse_wildcard_if_match,
+    require_read,
+    require_writer,
+    resolve_at,
+    site_url,
+)
 from api.schemas import TEAM_FIELDS, TeamQueryArgsSchema, TeamSchema, canonical_team, load_team
 from directory import auth, facts, services
 from directory.db import get_db, get_session
@@ -133,6 +142,7 @@ def _save(slug: str, document_for: Callable[[Team], dict[str, Any]]) -> dict[str
     actor = require_writer()
     session = get_session()
     team = _team_for_read(slug)
+    refuse_wildcard_if_match()
     blp.check_etag(etag_data(team))
     services.update_team(session, team, document_for(team), actor, expected_version=team.version)
     session.commit()
@@ -200,6 +210,7 @@ class TeamBySlug(MethodView):
         actor = require_writer()
         session = get_session()
         team = _team_for_read(slug)
+        refuse_wildcard_if_match()
         blp.check_etag(etag_data(team))
         services.archive_team(session, team, actor, expected_version=team.version)
         session.commit()

@@ -91,8 +91,13 @@ def actor_for_user(user: User) -> Actor:
 
 
 def actor_for_token(token: ApiToken) -> Actor:
-    """An operator's token (no user) with write scope may change any team, as the contract says."""
+    """An operator's token (no user) with write scope may change any team, as the contract says.
+
+    With read scope it is an ordinary reader: it names nobody, so it has no administrator's right to
+    see archived teams and their history.
+    """
     if token.user is None:
-        return Actor(name=f"token:{token.name}", is_admin=True, can_write=token.scope == "write")
+        writes = token.scope == "write"
+        return Actor(name=f"token:{token.name}", is_admin=writes, can_write=writes)
     return Actor(name=token.user.email, email=token.user.email, is_admin=token.user.is_admin,
                  can_write=token.scope == "write")
