@@ -12,6 +12,7 @@ from flask_smorest import abort
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
+from api import error_response
 from api.cache import LRUCache
 from api.common import (
     AtArgsSchema,
@@ -41,6 +42,17 @@ def _documents() -> LRUCache[tuple[int, int, str], bytes]:
 def _guard() -> None:
     require_read()
     check_json_body()
+
+
+@blp.errorhandler(services.SlugMoved)
+def _moved(error: services.SlugMoved) -> Response:
+    """An old slug answers 308 (method and body kept, so writes work too) to the same resource under
+    the team's current slug, with the usual error body saying where it went."""
+    view_args = dict(request.view_args or {}, slug=error.slug)
+    location = url_for(request.endpoint or "teams.TeamBySlug", **view_args)
+    if request.query_string:
+        location += "?" + request.query_string.decode("latin-1")
+    return error_response(308, error.message, code="moved_permanently", headers={"Location": location})
 
 
 def etag_data(team: Team) -> dict[str, Any]:
@@ -162,6 +174,10 @@ class TeamBySlug(MethodView):
         with get_db().engine.connect() as connection:  # the hot path: no ORM session for a cache hit
             head = connection.execute(
                 select(Team.id, Team.version, Team.archived_at).where(Team.slug == slug)).first()
+        if head is None:
+            moved_to = services.current_slug(get_session(), slug)
+            if moved_to is not None:
+                raise services.SlugMoved(slug, moved_to)
         if head is None or (head.archived_at is not None and not include_archived):
             abort(404, message=f"No team with the slug '{slug}'.")
         blp.set_etag({"team": head.id, "version": head.version})

@@ -175,3 +175,18 @@ class ApiToken(Base):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+class SlugAlias(Base):
+    """A slug a team used to have, kept so that old links and integrations still find it.
+
+    Each old slug points at one team; a team later created or renamed to that slug takes it over
+    and the alias is dropped, so a current slug always wins over an old one.
+    """
+
+    __tablename__ = "slug_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

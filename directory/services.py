@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from directory.autoreply import normalize_address
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
-from directory.models import ContactAddress, Revision, Team, TeamTag, utcnow
+from directory.models import ContactAddress, Revision, SlugAlias, Team, TeamTag, utcnow
 
 CHANGED_KEY = "directory.changed_teams"
 
@@ -56,8 +56,31 @@ def mark_changed(session: Session, team: Team) -> None:
     session.info.setdefault(CHANGED_KEY, set()).add(team.id)
 
 
+class SlugMoved(NotFound):
+    """The slug is one a team used to have: callers answer with a permanent redirect to `slug`.
+
+    A NotFound, so that a caller that does not redirect still answers 404 rather than failing.
+    """
+
+    def __init__(self, old: str, slug: str) -> None:
+        super().__init__(f"The team once at '{old}' is now at '{slug}'.")
+        self.old, self.slug = old, slug
+
+
+def current_slug(session: Session | Connection, old: str) -> str | None:
+    """The slug the team now has, when `old` is a slug it used to have."""
+    return session.execute(
+        select(Team.slug).join(SlugAlias, SlugAlias.team_id == Team.id).where(SlugAlias.slug == old)
+    ).scalar()
+
+
 def get_team(session: Session, slug: str, *, include_archived: bool = False) -> Team:
+    """The team with this slug; SlugMoved when it is an old slug of a team, NotFound otherwise."""
     team = session.scalar(select(Team).where(Team.slug == slug))
+    if team is None:
+        moved_to = current_slug(session, slug)
+        if moved_to is not None:
+            raise SlugMoved(slug, moved_to)
     if team is None or (team.archived and not include_archived):
         raise NotFound(f"No team with the slug '{slug}'.")
     return team
@@ -125,6 +148,16 @@ def _unused_slug(session: Session, base: str) -> str:
     return f"{base}-{n}"
 
 
+def _claim_slug(session: Session, slug: str, team_id: int | None, previous: str | None) -> None:
+    """Keep old links working: the previous slug becomes an alias of the team; the new slug, if it
+    was an alias (of this team or another), is one no longer, since a current slug always wins."""
+    for alias in session.scalars(select(SlugAlias).where(SlugAlias.slug == slug)):
+        session.delete(alias)
+    if previous is not None and previous != slug and team_id is not None:
+        session.flush()
+        session.add(SlugAlias(slug=previous, team_id=team_id))
+
+
 def _apply(team: Team, data: dict[str, Any]) -> None:
     team.slug = data["slug"]
     team.name = data["name"]
@@ -160,6 +193,7 @@ def create_team(session: Session, data: dict[str, Any], actor: Actor) -> Team:
     if not data.get("slug"):
         data["slug"] = _unused_slug(session, slugify(data["name"]))
     _check_unique(session, data, None)
+    _claim_slug(session, data["slug"], None, None)
     now = utcnow()
     team = Team(created_at=now, updated_at=now, data={})
     _apply(team, data)
@@ -201,6 +235,8 @@ def update_team(
     if data == team.data and action not in {"restore", "unarchive"}:
         return False
     _check_unique(session, data, team.id)
+    if data["slug"] != team.slug:
+        _claim_slug(session, data["slug"], team.id, team.slug)
     team.updated_at = utcnow()
     _apply(team, data)
     session.flush()

@@ -16,7 +16,7 @@ from directory import accounts, auth, hours, services
 from directory.db import get_session
 from directory.models import Team
 from directory.search_sync import get_search
-from directory.web import bp, safe_next, utcnow
+from directory.web import bp, render_error, safe_next, utcnow
 from directory.web.present import badge_for, build_team_view, reader_timezone
 
 PAGE_SIZE = 20
@@ -48,6 +48,24 @@ def team_cards(teams: list[Team], now: datetime) -> list[dict[str, Any]]:
         text, css = badge_for(team.data, now, reader_tz)
         cards.append({"team": team, "data": team.data, "badge": text, "badge_class": css})
     return cards
+
+
+@bp.app_errorhandler(services.SlugMoved)
+def slug_moved(error: services.SlugMoved) -> Response:
+    """Old links keep working for good: the same page (or sub-page) under the team's current slug.
+
+    301 for page reads; 308 for everything else, so that a form post or an API call keeps its method
+    and body (the teams API answers its own moves, with a JSON body).
+    """
+    view_args = dict(request.view_args or {})
+    if request.endpoint is None or view_args.get("slug") != error.old:
+        return render_error(error)  # type: ignore[return-value]
+    view_args["slug"] = error.slug
+    target = url_for(request.endpoint, **view_args)
+    if request.query_string:
+        target += "?" + request.query_string.decode("latin-1")
+    reading = request.method in {"GET", "HEAD"} and not request.path.startswith("/api/")
+    return redirect(target, 301 if reading else 308)
 
 
 @bp.route("/")
