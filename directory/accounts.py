@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from directory.errors import Conflict, InvalidTeam, NotFound
-from directory.models import ApiToken, User, utcnow
+from directory.errors import Conflict, DirectoryError, InvalidTeam, NotFound
+from directory.models import ApiToken, SignInFailure, User, utcnow
 from directory.services import Actor
 
 TOKEN_PREFIX = "dir_"
 SCOPES = ("read", "write")
 MIN_PASSWORD = 10
+
+# Failed sign-ins counted over a sliding window: enough for typos, far too few to guess passwords.
+THROTTLE_WINDOW = timedelta(minutes=15)
+ACCOUNT_LIMIT = 5  # per account, whoever tries
+CLIENT_LIMIT = 20  # per client address, whichever accounts it tries (several people may share one)
+
+
+class TooManyAttempts(DirectoryError):
+    """Sign-in refused without looking at the password: too many recent failures for the account
+    or from the client address. `retry_after` is in seconds."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, math.ceil(retry_after / 60))
+        super().__init__(
+            f"Too many failed sign-ins for this account or from your network. Try again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}."
+        )
+        self.retry_after = retry_after
 
 
 def hash_token(token: str) -> str:
@@ -44,18 +67,79 @@ def create_user(session: Session, email: str, name: str = "", password: str | No
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password also ends every session signed in with the old one (someone who learnt it
+    may be holding one)."""
     if len(password) < MIN_PASSWORD:
         raise InvalidTeam("Password too short.", {"password": [f"must be at least {MIN_PASSWORD} characters"]})
+    if user.password_hash:
+        end_sessions(user)
     user.password_hash = generate_password_hash(password)
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    user = find_user(session, email)
-    if user is None or not user.active or not user.password_hash:
-        # Hash anyway so that timing does not reveal which addresses have accounts.
-        check_password_hash(generate_password_hash("x"), password)
+def end_sessions(user: User) -> None:
+    """Make every session and remember-me cookie of this person useless, on every device."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def user_for_session(session: Session, session_id: str) -> User | None:
+    """The person a session or remember-me cookie names (`id:generation`), if it is still valid."""
+    user_id, _, generation = session_id.partition(":")
+    try:
+        user = session.get(User, int(user_id))
+        current = user is not None and int(generation) == user.session_generation
+    except ValueError:
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    return user if current and user is not None and user.active else None
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash made like real ones (same method and cost), checked for unknown accounts so that the
+    answer takes as long whether or not the address has an account."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def authenticate(session: Session, email: str, password: str, *, client: str = "",
+                 now: datetime | None = None) -> User | None:
+    """The person with this e-mail and password, or None; TooManyAttempts while throttled.
+
+    Every failure is recorded (the caller commits, whatever the outcome); while the account or the
+    client address has too many recent failures, even the right password is refused unchecked.
+    """
+    now = now or utcnow()
+    account = email.strip().lower()[:320]
+    client = client[:64]
+    _check_throttle(session, account, client, now)
+    user = find_user(session, account)
+    if user is None or not user.active or not user.password_hash:
+        check_password_hash(_dummy_hash(), password)
+        found = None
+    else:
+        found = user if check_password_hash(user.password_hash, password) else None
+    if found is None:
+        session.execute(delete(SignInFailure).where(SignInFailure.at < now - THROTTLE_WINDOW))
+        session.add(SignInFailure(account=account, client=client, at=now))
+    else:
+        session.execute(delete(SignInFailure).where(SignInFailure.account == account))
+    session.flush()
+    return found
+
+
+def _check_throttle(session: Session, account: str, client: str, now: datetime) -> None:
+    since = now - THROTTLE_WINDOW
+    recent = session.execute(
+        select(SignInFailure.account, SignInFailure.client, SignInFailure.at)
+        .where(SignInFailure.at >= since, or_(SignInFailure.account == account, SignInFailure.client == client))
+        .order_by(SignInFailure.at.desc())
+    ).all()
+    until = None
+    for key, limit, position in ((account, ACCOUNT_LIMIT, 0), (client, CLIENT_LIMIT, 1)):
+        times = [row.at for row in recent if row[position] == key]
+        if key and len(times) >= limit:
+            ends = times[limit - 1] + THROTTLE_WINDOW  # when the window no longer holds `limit` failures
+            until = ends if until is None else max(until, ends)
+    if until is not None and until > now:
+        raise TooManyAttempts(math.ceil((until - now).total_seconds()))
 
 
 def create_token(session: Session, name: str, scope: str = "read", user: User | None = None) -> tuple[ApiToken, str]:

@@ -19,12 +19,9 @@ login_manager.login_message_category = "info"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    try:
-        user = get_session().get(User, int(user_id))
-    except ValueError:
-        return None
-    return user if user is not None and user.active else None
+def _load_user(session_id: str) -> User | None:
+    """Session and remember-me cookies name `id:generation`; older generations load nobody."""
+    return accounts.user_for_session(get_session(), session_id)
 
 
 def init_app(app: Flask) -> None:
@@ -32,8 +29,16 @@ def init_app(app: Flask) -> None:
     app.before_request(_sign_in_from_proxy_header)
 
 
+def connected_peer() -> str:
+    """The address of the host that opened the connection: with PROXY_FIX on, ProxyFix has already
+    rewritten `remote_addr` to the client named in X-Forwarded-For, which anyone can send, so the
+    original is read from what ProxyFix kept aside."""
+    original = request.environ.get("werkzeug.proxy_fix.orig") or {}
+    return original.get("REMOTE_ADDR") or request.environ.get("REMOTE_ADDR") or ""
+
+
 def _from_trusted_proxy() -> bool:
-    addr = request.remote_addr or ""
+    addr = connected_peer()
     try:
         ip = ipaddress.ip_address(addr)
     except ValueError:

@@ -89,8 +89,8 @@ class TeamTag(Base):
 class ContactAddress(Base):
     """A normalised e-mail address a team lists: the auto-reply's lookup key.
 
-    Several teams may list one address (a parent team's shared mailbox, say); the auto-reply
-    answers for the team that has listed it longest, which is the row with the lowest id.
+    Several teams may list one address (a parent team's shared mailbox, say); which of them the
+    auto-reply answers for is recorded separately, in `AddressClaim`.
     """
 
     __tablename__ = "contact_addresses"
@@ -134,6 +134,8 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Part of every session and remember-me cookie: bumping it (sign-out, new password) ends them all.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -151,7 +153,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """Flask-Login's alternative id: a cookie made before the generation changed loads nobody."""
+        return f"{self.id}:{self.session_generation}"
 
 
 class ApiToken(Base):
@@ -175,6 +178,50 @@ class ApiToken(Base):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+class AddressClaim(Base):
+    """Which team answers for an e-mail address: a recorded decision, not a side effect of edits.
+
+    The first team to list an address holds it. Its claim outlives the team removing and re-adding
+    the address; only the holder's owners or an administrator hand it over (or archiving the
+    holder, an administrator's act). The auto-reply answers for the holder while it lists the address.
+    """
+
+    __tablename__ = "address_claims"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str] = mapped_column(String(320))
+
+    team: Mapped[Team] = relationship()
+
+
+class AddressNote(Base):
+    """A message to a team's owners about an address it answers for (another team listed it too,
+    or it was handed over to them), so that they learn of it from the directory itself."""
+
+    __tablename__ = "address_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(320))
+    message: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInFailure(Base):
+    """One refused password sign-in, kept while it counts towards the throttle; in the database so
+    that every worker and app server counts the same attempts."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(320), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class SlugAlias(Base):

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from directory import accounts, auth, hours, services
 from directory.db import get_session
-from directory.models import Team
+from directory.models import Team, User
 from directory.search_sync import get_search
 from directory.web import bp, render_error, safe_next, utcnow
 from directory.web.present import badge_for, build_team_view, reader_timezone
@@ -221,21 +221,26 @@ def login() -> str | Response:
         return render_template("login.html", next_url=next_url, proxy=True)
     email = ""
     error = None
+    status = 200
     if request.method == "POST":
         email = (request.form.get("email") or "").strip()
         password = request.form.get("password") or ""
         if not email or not password:
-            error = "Enter your e-mail address and your password."
+            error, status = "Enter your e-mail address and your password.", 401
         else:
             session = get_session()
-            user = accounts.authenticate(session, email, password)
-            if user is None:
-                error = "That e-mail address and password do not match an account."
+            try:
+                user = accounts.authenticate(session, email, password, client=request.remote_addr or "")
+            except accounts.TooManyAttempts as refused:
+                error, status = refused.message, 429
             else:
-                login_user(user, remember=request.form.get("remember") == "yes")
-                flash(f"Signed in as {user.name or user.email}.", "success")
-                return redirect(next_url)
-    status = 200 if error is None else 401
+                session.commit()  # the failure counts (or the slate is wiped) whatever happens next
+                if user is None:
+                    error, status = "That e-mail address and password do not match an account.", 401
+                else:
+                    login_user(user, remember=request.form.get("remember") == "yes")
+                    flash(f"Signed in as {user.name or user.email}.", "success")
+                    return redirect(next_url)
     return render_template("login.html", next_url=next_url, proxy=False, email=email, error=error), status  # type: ignore[return-value]
 
 
@@ -243,6 +248,13 @@ def login() -> str | Response:
 def logout() -> str | Response:
     if request.method == "GET":
         return render_template("logout.html")
+    if current_user.is_authenticated:
+        # A copied or stolen session cookie must not outlive signing out: end them all.
+        session = get_session()
+        user = session.get(User, current_user.id)
+        if user is not None:
+            accounts.end_sessions(user)
+            session.commit()
     logout_user()
     flash("You are signed out.", "success")
     return redirect(url_for("web.home"))
