@@ -81,12 +81,23 @@ class StatusServiceSchema(Schema):
     done_by_text = fields.String(allow_none=True, metadata={"example": "Thu 26 Nov at 11:00"})
 
 
+class ClosedReasonSchema(Schema):
+    kind = fields.String(metadata={"description": "holiday or closure", "example": "holiday"})
+    name = fields.String(allow_none=True, metadata={"description": "the holiday's name or the closure's reason",
+                                                    "example": "Christmas Day"})
+    date = fields.String(metadata={"description": "the local date it applies from", "example": "2026-12-25"})
+
+
 class StatusSchema(Schema):
     open = fields.Boolean(metadata={"example": True})
     next_open = fields.String(allow_none=True, metadata={"example": None})
     next_close = fields.String(allow_none=True, metadata={"example": "2026-11-24T17:30:00+00:00"})
     reply_by = fields.String(allow_none=True, metadata={"example": "2026-11-24T13:30:00+00:00"})
     services = fields.List(fields.Nested(StatusServiceSchema))
+    closed_reason = fields.Nested(
+        ClosedReasonSchema, allow_none=True,
+        metadata={"description": "why the team is closed, when a public holiday or closure is the cause; "
+                                 "null when open or closed as usual (nights, weekends)"})
     at = fields.String(metadata={"description": "the instant answered for"})
     timezone = fields.String(metadata={"example": "Europe/London"})
     text = fields.Dict(metadata={"description": "the same facts in words: badge, reply, and the reader's versions",

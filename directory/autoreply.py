@@ -147,6 +147,8 @@ class ReplyFacts:
     escalation: str | None
     contacts: list[dict]
     timezone: str
+    status_text_zoned: str | None = None
+    urgent_contacts: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,10 @@ TEMPLATE_VARIABLES: dict[str, str] = {
     "contacts": "Other ways to reach the team: a list, each with kind (email, chat, phone or "
     "url), value and label.",
     "timezone": "The team's time zone, e.g. Europe/London; the times above are in it.",
+    "status_text_zoned": "status_text with the team's zone named after its time, e.g. "
+    "'Closed for Christmas Day — opens Mon 4 Jan at 09:00 London time (in 10 days)'.",
+    "urgent_contacts": "The contacts for urgent matters (out of hours, emergencies, 24/7 lines): a list "
+    "like contacts; the default reply offers them while the team is closed.",
 }
 
 TEMPLATE_FILTERS: tuple[str, ...] = (
@@ -766,6 +772,11 @@ def template_context(facts: ReplyFacts) -> dict[str, Any]:
             for contact in _items(facts.contacts)
         ],
         "timezone": _text(facts.timezone) or "",
+        "status_text_zoned": _text(facts.status_text_zoned) or _text(facts.status_text) or "",
+        "urgent_contacts": [
+            {key: _text(contact.get(key)) for key in ("kind", "value", "label")}
+            for contact in _items(facts.urgent_contacts)
+        ],
     }
 
 
@@ -943,18 +954,24 @@ def _timing_block(facts: ReplyFacts) -> _Block:
         return [(False, ("We don't publish fixed opening hours, so we'll reply as soon as we can.",))]
     two_zones = bool(facts.status_text_reader or facts.reply_by_text_reader)
     zone = f" ({facts.timezone} time)" if two_zones and facts.timezone else ""
+    zoned = _one_line(facts.status_text_zoned)
     block: _Block = []
     status, status_reader = _one_line(facts.status_text), _one_line(facts.status_text_reader)
     reply_by, reply_by_reader = _one_line(facts.reply_by_text), _one_line(facts.reply_by_text_reader)
     response_time = _one_line(facts.response_time_text)
     if status:
-        block.append((False, (f"Right now: {_sentence(status + zone)}",)))
+        block.append((False, (f"Right now: {_sentence(zoned or status + zone)}",)))
     if status_reader:
         block.append((False, (f"In your time zone: {_sentence(status_reader)}",)))
+    urgent = [line for line in map(_contact_line, _items(facts.urgent_contacts)) if line]
+    if urgent and not facts.is_open:
+        block.append((False, ("If it can't wait until we open: ", *urgent[0], *(
+            part for line in urgent[1:] for part in ("; ", *line)), ".")))
     usual = f"We usually reply within {response_time}." if response_time else ""
     if reply_by:
+        # the promise always names its zone: a reader abroad must not take it for their own time
         reader = f"; {reply_by_reader} your time" if reply_by_reader else ""
-        suffix = f" ({facts.timezone} time{reader})" if two_zones and facts.timezone else ""
+        suffix = f" ({facts.timezone} time{reader})" if facts.timezone else ""
         line: _Line = ("You can expect a reply by ", _Strong(reply_by), f"{suffix}.")
         block.append((False, line + ((" " + usual,) if usual else ())))
     else:

@@ -3,6 +3,7 @@ endpoint, the team page and the auto-reply, so that they never disagree."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,19 @@ def team_facts(data: dict[str, Any], at: datetime, reader_tz: str | None = None,
     return TeamFacts(at=at, timezone=timezone, reader_tz=reader_tz, schedule=schedule, status=status, words=words)
 
 
+URGENT_LABEL = re.compile(
+    r"(?<!non-)(?<!non )(?<!not )\burgent|emergenc|out[- ]of[- ]hours|after[- ]?hours|24 ?/ ?7|24 ?hours"
+    r"|around the clock|round the clock|on[- ]call",
+    re.IGNORECASE,
+)
+
+
+def urgent_contacts(contacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The contacts that answer when the team is closed: §1 contacts have no hours of their own,
+    so an owner says so in the label ("Out-of-hours line", "Urgent issues", "24/7 support")."""
+    return [c for c in contacts if c.get("value") and URGENT_LABEL.search(str(c.get("label") or ""))]
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="seconds")
 
@@ -48,6 +62,7 @@ def status_json(found: TeamFacts) -> dict[str, Any]:
             {"name": s["name"], "done_by": _iso(s["done_by"]), "done_by_text": done_texts.get(s["name"])}
             for s in status["services"]
         ],
+        "closed_reason": status.get("closed_reason"),
         "at": _iso(found.at.astimezone(found.schedule.tz) if found.schedule else found.at),
         "timezone": found.timezone,
         "text": {k: v for k, v in found.words.items() if k != "services"},
@@ -90,4 +105,6 @@ def reply_facts(data: dict[str, Any], found: TeamFacts, team_url: str) -> ReplyF
         escalation=data.get("escalation"),
         contacts=data.get("contacts") or [],
         timezone=found.timezone,
+        status_text_zoned=words.get("badge_zoned"),
+        urgent_contacts=urgent_contacts(data.get("contacts") or []),
     )

@@ -881,6 +881,45 @@ class Schedule:
             found.extend((d, name) for d, name in _holidays_for(country, subdivision, year).items() if day <= d <= until)
         return sorted(found)[:count]
 
+    def closed_reason(self, at: datetime) -> dict[str, Any] | None:
+        """Why the team is closed at `at` when a holiday or closure is the cause, else None.
+
+        The cause is the first public holiday or closure that takes away opening hours the week
+        would otherwise give between `at` and the next opening (a closure in force now, or
+        Christmas Day keeping the team shut on Christmas Eve evening). A night or a weekend
+        that is closed anyway has no reason. -> {"kind": "holiday" or "closure", "name": the
+        holiday's name or the closure's reason (None when it gives none), "date": the local
+        date it starts to matter, YYYY-MM-DD}. None when open.
+        """
+        if self.is_open(at):
+            return None
+        local = self._aware(at).astimezone(self.tz).replace(tzinfo=None, fold=0)
+        following = self.next_open(at)
+        limit = (following.astimezone(self.tz).replace(tzinfo=None, fold=0) if following is not None
+                 else local + timedelta(days=14))
+        found: list[tuple[datetime, str, str | None]] = []
+        day = local.date()
+        while day <= limit.date() and not found:
+            midnight = datetime.combine(day, time())
+            nominal = [
+                (max(midnight + timedelta(minutes=a), local), min(midnight + timedelta(minutes=b), limit))
+                for a, b in self._weekday_segments[day.weekday()]
+            ]
+            nominal = [(s, e) for s, e in nominal if s < e]
+            if nominal:
+                name = self.holiday(day)
+                if name is not None:
+                    found.append((nominal[0][0], "holiday", name))
+                for c in self._closures_on(day):
+                    starts = [max(s, c.start) for s, e in nominal if s < c.end and c.start < e]
+                    if starts:
+                        found.append((min(starts), "closure", c.reason))
+            day += timedelta(days=1)
+        if not found:
+            return None
+        when, kind, name = min(found, key=lambda item: (item[0], item[1] != "closure"))
+        return {"kind": kind, "name": name, "date": when.date().isoformat()}
+
     def upcoming_closures(self, at: datetime) -> list[dict[str, Any]]:
         """Closures not yet ended at `at` (copies of the §1 objects), soonest first."""
         now = self._aware(at).astimezone(self.tz).replace(tzinfo=None, fold=0)
@@ -896,7 +935,8 @@ def team_status(
     response_time: Mapping[str, Any] | None,
     services: list[Mapping[str, Any]] | list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """The contract §2 status object, with aware datetimes in the team's zone.
+    """The contract §2 status object, with aware datetimes in the team's zone, plus
+    `closed_reason` (see `Schedule.closed_reason`) so that callers can say why.
 
     Without a schedule (hours not published) the team is never open and no time is promised.
     A missing or invalid duration gives None rather than an error: data already stored must
@@ -915,6 +955,7 @@ def team_status(
         "next_close": schedule.next_close(at) if schedule is not None else None,
         "reply_by": add(response_time),
         "services": [{"name": service.get("name"), "done_by": add(service.get("turnaround"))} for service in services or ()],
+        "closed_reason": schedule.closed_reason(at) if schedule is not None and not open_now else None,
     }
 
 

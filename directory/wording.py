@@ -15,7 +15,10 @@ from zoneinfo import ZoneInfo
 
 from directory.hours import validate_timezone
 
-__all__ = ["describe_status", "format_duration", "format_instant", "format_reply_time", "humanize_delta"]
+__all__ = [
+    "closed_words", "describe_status", "format_duration", "format_instant", "format_reply_time", "humanize_delta",
+    "zone_label",
+]
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -121,6 +124,25 @@ def _as_datetime(value: object) -> datetime | None:
     raise TypeError(f"expected a datetime or an ISO 8601 string, not {value!r}")
 
 
+def closed_words(reason: Mapping[str, Any] | None) -> str:
+    """How a closed badge begins: "Closed for Christmas Day", "Closed: Office closed" (a reason
+    that says "closed" itself), "Temporarily closed" (a closure with no reason), or "Closed"."""
+    if not reason:
+        return "Closed"
+    name = " ".join(str(reason.get("name") or "").split())
+    if not name:
+        return "Temporarily closed" if reason.get("kind") == "closure" else "Closed"
+    return f"Closed: {name}" if "closed" in name.lower() else f"Closed for {name}"
+
+
+def zone_label(tz: str) -> str:
+    """A zone as people name it beside a time: "Europe/London" -> "London time", "UTC" -> "UTC"."""
+    area, _, city = tz.rpartition("/")
+    if not area or area == "Etc" or not city:
+        return tz
+    return f"{city.replace('_', ' ')} time"
+
+
 def _badge(status: Mapping[str, Any], tz: str, now: datetime, published: bool | None, suffix: str) -> str:
     if published is False:
         return NOT_PUBLISHED
@@ -133,10 +155,11 @@ def _badge(status: Mapping[str, Any], tz: str, now: datetime, published: bool | 
         if local_close.date() == now.astimezone(ZoneInfo(tz)).date():
             return f"Open until {_clock(local_close)}{suffix}"
         return f"Open until {format_instant(next_close, tz, now)}{suffix}"
+    closed = closed_words(status.get("closed_reason"))
     if next_open is not None:
-        return f"Closed — opens {format_instant(next_open, tz, now)}{suffix} ({humanize_delta(now, next_open)})"
+        return f"{closed} — opens {format_instant(next_open, tz, now)}{suffix} ({humanize_delta(now, next_open)})"
     if published:
-        return "Closed — no opening in the coming year"
+        return f"{'Closed' if closed == 'Temporarily closed' else closed} — no opening in the coming year"
     return NOT_PUBLISHED
 
 
@@ -150,11 +173,13 @@ def describe_status(
 ) -> dict[str, Any]:
     """The wording of a §2 status object, in the team's zone and, when it differs, the reader's.
 
-    -> {"badge", "badge_reader", "reply", "reply_reader", "services": [{"name", "done_by_text"}]}.
-    The reader variants carry " your time" and are None when the reader's zone is not given or
-    reads the same as the team's. `published` tells a team whose hours are unpublished apart
-    from one that is closed for over a year; when None, a closed status with no next opening
-    reads "Hours not published" (both look the same in the status object).
+    -> {"badge", "badge_reader", "badge_zoned", "reply", "reply_reader", "services": [{"name",
+    "done_by_text"}]}. The reader variants carry " your time" and are None when the reader's zone
+    is not given or reads the same as the team's; "badge_zoned" names the team's zone after its
+    time ("Open until 18:00 Kolkata time"), for readers whose zone is unknown. `published` tells
+    a team whose hours are unpublished apart from one that is closed for over a year; when None,
+    a closed status with no next opening reads "Hours not published" (both look the same in the
+    status object). A `closed_reason` in the status begins a closed badge ("Closed for …").
     """
     # the reader's zone, when it is a real zone other than the team's (a reader's odd
     # browser zone must not break the page)
@@ -164,6 +189,10 @@ def describe_status(
     if reader is not None and badge not in (NOT_PUBLISHED, AROUND_THE_CLOCK):
         plain = _badge(status, reader, now, published, "")
         badge_reader = None if plain == badge else _badge(status, reader, now, published, " your time")
+
+    badge_zoned = badge
+    if badge not in (NOT_PUBLISHED, AROUND_THE_CLOCK) and (status.get("next_open") or status.get("next_close")):
+        badge_zoned = _badge(status, team_tz, now, published, f" {zone_label(team_tz)}")
 
     reply = reply_reader = None
     reply_by = _as_datetime(status.get("reply_by"))
@@ -185,6 +214,7 @@ def describe_status(
     return {
         "badge": badge,
         "badge_reader": badge_reader,
+        "badge_zoned": badge_zoned,
         "reply": reply,
         "reply_reader": reply_reader,
         "services": services,

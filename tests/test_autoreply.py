@@ -128,7 +128,7 @@ def test_default_reply_when_open() -> None:
     text = reply.text
     assert "we've received your message" in text
     assert "Right now: Open until 17:30." in text
-    assert "You can expect a reply by Tue 26 Nov at 11:00." in text
+    assert "You can expect a reply by Tue 26 Nov at 11:00 (Europe/London time)." in text
     assert "We usually reply within 4 business hours." in text
     assert ("- Payslip corrections: Wrong amount, missing overtime. "
             "Usually done within 3 business days (around Fri 29 Nov at 11:00).") in text
@@ -151,7 +151,7 @@ def test_default_reply_when_closed_says_when_it_opens() -> None:
     reply = render_auto_reply(make_facts(**CLOSED))
 
     assert "Right now: Closed — opens Monday at 09:00 (in 2 days)." in reply.text
-    assert "You can expect a reply by Mon 2 Dec at 13:00." in reply.text
+    assert "You can expect a reply by Mon 2 Dec at 13:00 (Europe/London time)." in reply.text
     assert "Closed — opens Monday at 09:00 (in 2 days)." in reply.html
 
 
@@ -168,7 +168,7 @@ def test_default_reply_around_the_clock() -> None:
     reply = render_auto_reply(make_facts(**AROUND_THE_CLOCK))
 
     assert "Right now: Open around the clock." in reply.text
-    assert "You can expect a reply by Tue 26 Nov at 13:00." in reply.text
+    assert "You can expect a reply by Tue 26 Nov at 13:00 (Europe/London time)." in reply.text
 
 
 def test_default_reply_gives_the_readers_time_when_it_differs() -> None:
@@ -459,3 +459,35 @@ def test_module_is_pure_domain_code() -> None:
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
 
     assert not {name for name in imported if name.split(".")[0] in {"flask", "sqlalchemy", "directory"}}
+
+
+# --- why closed, whose time, and whom to call meanwhile ------------------------------------
+
+
+def test_default_reply_names_the_zone_of_its_times() -> None:
+    reply = render_auto_reply(make_facts(
+        is_open=False, status_text="Closed for Christmas Day — opens Mon 4 Jan at 09:00 (in 10 days)",
+        status_text_zoned="Closed for Christmas Day — opens Mon 4 Jan at 09:00 London time (in 10 days)",
+        reply_by_text="Mon 4 Jan, 13:00"))
+
+    assert "Right now: Closed for Christmas Day — opens Mon 4 Jan at 09:00 London time (in 10 days)." in reply.text
+    assert "You can expect a reply by Mon 4 Jan, 13:00 (Europe/London time)." in reply.text
+
+
+def test_default_reply_offers_the_urgent_line_while_closed() -> None:
+    line = {"kind": "phone", "value": "+44 20 7946 0199", "label": "Out-of-hours line"}
+    closed = render_auto_reply(make_facts(**CLOSED, urgent_contacts=[line]))
+    assert "If it can't wait until we open: Out-of-hours line: +44 20 7946 0199." in closed.text
+    assert '<a href="tel:+442079460199">+44 20 7946 0199</a>' in closed.html
+    open_now = render_auto_reply(make_facts(urgent_contacts=[line]))
+    assert "If it can't wait" not in open_now.text
+
+
+def test_templates_may_use_the_urgent_contacts_and_zoned_status() -> None:
+    line = {"kind": "phone", "value": "+44 20 7946 0199", "label": "Out-of-hours line"}
+    template = {"subject": None, "body": "{{ status_text_zoned }} / {% for c in urgent_contacts %}{{ c.value }}{% endfor %}"}
+    assert check_template(template) == {}
+    reply = render_auto_reply(make_facts(status_text_zoned="Open until 17:30 London time", urgent_contacts=[line]),
+                              template)
+    assert reply.template_error is None
+    assert "Open until 17:30 London time / +44 20 7946 0199" in reply.text

@@ -211,6 +211,7 @@ def test_around_the_clock(around_the_clock: Schedule) -> None:
         "next_close": None,
         "reply_by": at + timedelta(hours=4),
         "services": [],
+        "closed_reason": None,
     }
 
 
@@ -502,6 +503,7 @@ def test_team_status(payroll: Schedule) -> None:
             {"name": "Payslip corrections", "done_by": ldn(2026, 12, 2, 12, 0)},
             {"name": "Advice", "done_by": None},
         ],
+        "closed_reason": None,
     }
     closed = team_status(payroll, ldn(2026, 11, 27, 14, 0), None, [])
     assert closed == {
@@ -510,6 +512,7 @@ def test_team_status(payroll: Schedule) -> None:
         "next_close": None,
         "reply_by": None,
         "services": [],
+        "closed_reason": {"kind": "closure", "name": "Team training", "date": "2026-11-27"},
     }
 
 
@@ -526,6 +529,7 @@ def test_team_status_without_hours() -> None:
         "next_close": None,
         "reply_by": None,
         "services": [{"name": "X", "done_by": None}],
+        "closed_reason": None,
     }
 
 

@@ -43,6 +43,7 @@ def test_open_until() -> None:
     assert text == {
         "badge": "Open until 12:30",
         "badge_reader": None,
+        "badge_zoned": "Open until 12:30 London time",
         "reply": "Reply expected by Mon 23 Nov, 15:00",
         "reply_reader": None,
         "services": [
@@ -102,6 +103,7 @@ def test_hours_not_published() -> None:
     assert text == {
         "badge": "Hours not published",
         "badge_reader": None,
+        "badge_zoned": "Hours not published",
         "reply": None,
         "reply_reader": None,
         "services": [
@@ -210,3 +212,41 @@ def test_humanize_delta(minutes: float, expected: str) -> None:
 def test_humanize_delta_counts_real_time_across_dst() -> None:
     # 00:30 to 03:30 London on the spring-forward night is two real hours
     assert humanize_delta(ldn(2026, 3, 29, 0, 30), ldn(2026, 3, 29, 3, 30)) == "in 2 hours"
+
+
+# --------------------------------------------------------------------------- why closed, whose time
+
+
+CHRISTMAS = {"weekly": HOURS["weekly"], "holidays": {"country": "GB", "subdivision": "ENG"},
+             "closures": [{"start": "2026-12-29", "end": "2026-12-31", "reason": "Office closed"},
+                          {"start": "2026-11-27T13:00", "end": "2026-11-27T17:30", "reason": "Team training"},
+                          {"start": "2026-11-26", "end": "2026-11-26"}]}
+
+
+def test_a_holiday_says_why() -> None:
+    text = describe(ldn(2026, 12, 25, 10, 0), hours=CHRISTMAS)
+    assert text["badge"] == "Closed for Christmas Day — opens Mon 4 Jan 2027 at 09:00 (in 10 days)"
+
+
+def test_the_evening_before_a_holiday_says_why_the_next_opening_is_late() -> None:
+    text = describe(ldn(2026, 12, 24, 18, 0), hours=CHRISTMAS)
+    assert text["badge"].startswith("Closed for Christmas Day — opens Mon 4 Jan 2027 at 09:00")
+
+
+def test_a_closure_says_its_reason() -> None:
+    assert describe(ldn(2026, 11, 27, 14, 0), hours=CHRISTMAS)["badge"].startswith("Closed for Team training — opens")
+    assert describe(ldn(2026, 12, 30, 10, 0), hours=CHRISTMAS)["badge"].startswith("Closed: Office closed — opens")
+    assert describe(ldn(2026, 11, 26, 10, 0), hours=CHRISTMAS)["badge"].startswith("Temporarily closed — opens")
+
+
+def test_a_usual_night_or_weekend_gives_no_reason() -> None:
+    assert describe(ldn(2026, 11, 27, 18, 0), hours=CHRISTMAS)["badge"].startswith("Closed — opens Monday")
+    assert describe(ldn(2026, 11, 28, 12, 0), hours=CHRISTMAS)["badge"].startswith("Closed — opens Monday")
+
+
+def test_zoned_badge_names_the_teams_zone() -> None:
+    assert describe(ldn(2026, 11, 23, 10, 0))["badge_zoned"] == "Open until 12:30 London time"
+    kolkata = describe(ldn(2026, 11, 21, 17, 0), reader_tz=None)
+    assert kolkata["badge_zoned"] == "Closed — opens Monday at 09:00 London time (in 2 days)"
+    always = {"weekly": {day: [["00:00", "24:00"]] for day in WEEKDAYS}}
+    assert describe(ldn(2026, 11, 23, 23, 0), hours=always)["badge_zoned"] == "Open around the clock"

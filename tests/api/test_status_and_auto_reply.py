@@ -147,3 +147,39 @@ def test_auto_reply_wording_in_the_readers_time_zone(client: Any, make_team: Any
     assert "expect a reply by Mon 30 Nov, 14:00 (Europe/London time; Mon 30 Nov, 09:00 your time)" in text
     assert "Payslip corrections" in text and "(around Thu 3 Dec, 09:00)" in text
     assert "your time your time" not in text and "Done by" not in text
+
+
+def test_status_says_why_a_holiday_or_closure_keeps_the_team_closed(client: Any, make_team: Any) -> None:
+    make_team()
+    christmas = client.get("/api/v1/teams/payroll/status?at=2026-12-25T10:00:00Z").json
+    assert christmas["open"] is False
+    assert christmas["next_open"] == "2026-12-29T09:00:00+00:00"  # Boxing Day is moved to Monday 28
+    assert christmas["closed_reason"] == {"kind": "closure", "name": "Office closed", "date": "2026-12-25"}
+    assert christmas["text"]["badge"].startswith("Closed: Office closed — opens Tuesday at 09:00 (in 4 days)")
+    training = client.get("/api/v1/teams/payroll/status?at=2026-11-27T14:00:00Z").json
+    assert training["closed_reason"]["name"] == "Team training"
+    assert training["text"]["badge"].startswith("Closed for Team training — opens Monday at 09:00")
+    new_year = client.get("/api/v1/teams/payroll/status?at=2027-01-01T10:00:00Z").json
+    assert new_year["closed_reason"] == {"kind": "holiday", "name": "New Year's Day", "date": "2027-01-01"}
+    assert new_year["text"]["badge"].startswith("Closed for New Year's Day — opens Monday at 09:00")
+    assert new_year["text"]["badge_zoned"].startswith("Closed for New Year's Day — opens Monday at 09:00 London time")
+
+
+def test_status_gives_no_reason_on_a_usual_evening_or_when_open(client: Any, make_team: Any) -> None:
+    make_team()
+    evening = client.get("/api/v1/teams/payroll/status?at=2026-11-24T19:00:00Z").json
+    assert evening["open"] is False and evening["closed_reason"] is None
+    assert evening["text"]["badge"].startswith("Closed — opens tomorrow")
+    assert client.get("/api/v1/teams/payroll/status?at=2026-11-24T10:00:00Z").json["closed_reason"] is None
+
+
+def test_auto_reply_says_why_names_the_zone_and_offers_the_urgent_line(client: Any, make_team: Any) -> None:
+    contacts = [*team_doc()["contacts"], {"kind": "phone", "value": "+44 20 7946 0199", "label": "Out-of-hours line"}]
+    make_team(contacts=contacts)
+    text = client.get("/api/v1/teams/payroll/auto-reply?at=2027-01-01T10:00:00Z&format=text").get_data(as_text=True)
+    assert "Right now: Closed for New Year's Day — opens Monday at 09:00 London time (in 3 days)." in text
+    assert "You can expect a reply by Mon 4 Jan, 14:00 (Europe/London time)." in text
+    assert "If it can't wait until we open: Out-of-hours line: +44 20 7946 0199." in text
+    open_now = client.get("/api/v1/teams/payroll/auto-reply?at=2026-11-24T10:00:00Z&format=text").get_data(as_text=True)
+    assert "Right now: Open until 17:30 London time." in open_now
+    assert "If it can't wait" not in open_now
