@@ -79,6 +79,7 @@ class TeamView:
     holidays: list[tuple[date, str]] = field(default_factory=list)
     booking: dict[str, Any] | None = None
     contacts: list[Link] = field(default_factory=list)
+    urgent: list[Link] = field(default_factory=list)
     services: list[dict[str, Any]] = field(default_factory=list)
     reply_text: str | None = None
     reply_text_reader: str | None = None
@@ -253,6 +254,8 @@ def build_team_view(data: dict[str, Any], now: datetime, reader_tz: str | None, 
         view.response_time_text = wording.format_duration(data["response_time"])
     view.booking = booking_action(data.get("booking"), contacts, chat_url, data.get("location"))
     view.contacts = [contact_link(c, chat_url) for c in contacts]
+    if not found.status["open"]:  # shown beside "Closed", so nobody reads the 24/7 line as closed too
+        view.urgent = [contact_link(c, chat_url) for c in facts.urgent_contacts(contacts)]
     done = found.words.get("services") or []
     for i, service in enumerate(data.get("services") or []):
         view.services.append({
@@ -285,7 +288,8 @@ def offset_note(team_tz: str, reader_tz: str, now: datetime) -> str:
 
 
 def badge_for(data: dict[str, Any], now: datetime, reader_tz: str | None = None) -> tuple[str, str]:
-    """(text, css class) of a team's status badge, for lists of teams: in the reader's time when known."""
+    """(text, css class) of a team's status badge, for lists of teams: in the reader's time when known,
+    else naming the team's zone ("Open until 18:00 Kolkata time"), since a list mixes teams of many zones."""
     timezone = data.get("timezone") or "UTC"
     try:
         schedule = hours.Schedule.from_team(data.get("hours"), timezone)
@@ -294,5 +298,7 @@ def badge_for(data: dict[str, Any], now: datetime, reader_tz: str | None = None)
     if schedule is None:
         return wording.NOT_PUBLISHED, "badge--unknown"
     status = hours.team_status(schedule, now, None, [])
-    words = wording.describe_status(status, timezone, reader_timezone(reader_tz), now, published=True)
-    return words["badge_reader"] or words["badge"], "badge--open" if status["open"] else "badge--closed"
+    reader = reader_timezone(reader_tz)
+    words = wording.describe_status(status, timezone, reader, now, published=True)
+    text = words["badge_zoned"] if reader is None else words["badge_reader"] or words["badge"]
+    return text, "badge--open" if status["open"] else "badge--closed"

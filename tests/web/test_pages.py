@@ -360,3 +360,58 @@ def test_assets_are_local(client: FlaskClient, org: Any) -> None:
         with client.get(url) as asset:
             assert asset.status_code == 200, url
     assert "fonts.googleapis" not in html and "cdn" not in html.lower()
+
+
+# --------------------------------------------------------------------------- whose time, why closed
+
+
+@pytest.fixture
+def bengaluru(app: Flask, make_team: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Bengaluru team in Finance, read on Tuesday 24 Nov 2026 at 10:00 London (15:30 in Bengaluru)."""
+    from datetime import datetime
+
+    from directory.web import views
+
+    make_team(slug="blr", name="Bengaluru Finance", timezone="Asia/Kolkata", contacts=[], services=[],
+              summary="Vendor payments for India.",
+              hours={"weekly": {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}})
+    monkeypatch.setattr(views, "utcnow", lambda: datetime.fromisoformat(TUESDAY_10_LONDON))
+
+
+@pytest.mark.parametrize("url", ["/", "/search?q=vendor+payments", "/departments/finance"])
+def test_list_badges_name_the_teams_zone_when_the_readers_is_unknown(client: FlaskClient, bengaluru: None,
+                                                                     url: str) -> None:
+    html = text(client.get(url))
+    assert "Open until 18:00 Kolkata time" in html
+    assert "Open until 18:00<" not in html
+
+
+@pytest.mark.parametrize("url", ["/", "/search?q=vendor+payments", "/departments/finance"])
+def test_list_badges_in_the_readers_time_when_known(client: FlaskClient, bengaluru: None, url: str) -> None:
+    client.set_cookie("tz", "Europe/London")
+    html = text(client.get(url))
+    assert "Open until 12:30 your time" in html and "Kolkata time" not in html
+    client.set_cookie("tz", "Asia/Kolkata")  # the team's own zone: its times are the reader's
+    assert "Open until 18:00<" in text(client.get(url))
+
+
+def test_team_page_badge_says_why_it_is_closed(client: FlaskClient, make_team: Any) -> None:
+    make_team()
+    html = text(client.get("/teams/payroll?at=2027-01-01T10:00:00%2B00:00"))
+    assert "Closed for New Year&#39;s Day — opens Monday at 09:00" in html
+    html = text(client.get("/teams/payroll?at=2026-12-24T10:00:00%2B00:00"))
+    assert "Closed: Office closed — opens" in html
+
+
+def test_team_page_shows_the_urgent_line_beside_the_closed_badge(client: FlaskClient, make_team: Any) -> None:
+    make_team(contacts=[{"kind": "email", "value": "payroll@example.com", "label": "Team mailbox"},
+                        {"kind": "phone", "value": "+44 20 7946 0199", "label": "Out-of-hours line"},
+                        {"kind": "email", "value": "later@example.com", "label": "Non-urgent follow-ups"}])
+    html = text(client.get("/teams/payroll?at=2026-11-24T20:00:00%2B00:00"))  # Tuesday evening
+    status = html[html.index('id="status"'):html.index('class="reply-by"')]
+    assert 'id="urgent-contacts"' in status
+    assert 'href="tel:+442079460199"' in status and "Out-of-hours line" in status
+    assert "later@example.com" not in status
+    html = text(client.get(f"/teams/payroll?at={TUESDAY_10_LONDON}"))  # open: no need to point elsewhere
+    status = html[html.index('id="status"'):html.index('class="reply-by"')]
+    assert 'id="urgent-contacts"' not in status
