@@ -7,6 +7,8 @@ changing who owns what goes through `services.update_team` like any other edit o
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
 from functools import wraps
 from typing import Any
 
@@ -16,13 +18,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from api.schemas import load_team
-from directory import accounts, auth, services
+from directory import accounts, auth, people, services
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
 from directory.models import ApiToken, Team, User
 from directory.services import Actor
-from directory.web import bp
+from directory.web import bp, utcnow
 from directory.web.editing import signed_in
+from directory.web.present import REVIEW_WARNING_DAYS
+from directory.web.views import known_names
 
 
 def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,6 +52,96 @@ def _owned_by(teams: list[Team], email: str) -> list[Team]:
     return [t for t in teams if email in {o.lower() for o in t.data.get("owners") or []}]
 
 
+SORTS: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
+    "name": ("Team", lambda row: row["team"].name.lower()),
+    "department": ("Department", lambda row: (row["team"].department is None, (row["team"].department or "").lower(),
+                                              row["team"].name.lower())),
+    "reviewed": ("Reviewed", lambda row: (row["reviewed"] or date.min, row["team"].name.lower())),
+    "changed": ("Last changed", lambda row: (row["team"].updated_at, row["team"].name.lower())),
+}
+
+# Oldest review first (what needs attention), newest change first (what just happened).
+FIRST_DIRECTION = {"changed": "desc"}
+
+
+@dataclass
+class TeamTable:
+    """The admin teams table as asked for in the query string: filters, sort and the rows they give.
+
+    Sorting and filtering happen on the server, so links and the form work without JavaScript and
+    a view can be bookmarked or shared.
+    """
+
+    q: str = ""
+    department: str = ""
+    stale_only: bool = False
+    sort: str = "name"
+    descending: bool = False
+    problems: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    departments: list[str] = field(default_factory=list)
+    stale_count: int = 0
+
+    @classmethod
+    def from_args(cls, args: Any) -> TeamTable:
+        table = cls(q=(args.get("q") or "").strip()[:200], department=(args.get("department") or "").strip(),
+                    stale_only=args.get("stale") in {"1", "on", "yes", "true"})
+        sort = args.get("sort") or "name"
+        if sort not in SORTS:
+            table.problems.append(f"sort: '{sort[:40]}' is not a column to sort by "
+                                  f"(use {', '.join(SORTS)}); sorted by name instead.")
+            sort = "name"
+        direction = args.get("dir") or FIRST_DIRECTION.get(sort, "asc")
+        if direction not in {"asc", "desc"}:
+            table.problems.append(f"dir: '{direction[:40]}' is not a direction (use asc or desc); ascending instead.")
+            direction = "asc"
+        table.sort, table.descending = sort, direction == "desc"
+        return table
+
+    def fill(self, teams: list[Team], today: date, names: dict[str, str]) -> None:
+        self.departments = sorted({t.department for t in teams if t.department}, key=str.lower)
+        rows = []
+        for team in teams:
+            row = {"team": team, "reviewed": people.last_reviewed(team.data),
+                   "stale": people.review_due(team.data, today, REVIEW_WARNING_DAYS)}
+            row["review_age_days"] = (today - row["reviewed"]).days if row["reviewed"] else None
+            self.stale_count += row["stale"]
+            if self._matches(team, row, names):
+                rows.append(row)
+        rows.sort(key=SORTS[self.sort][1], reverse=self.descending)
+        self.rows = rows
+
+    def _matches(self, team: Team, row: dict[str, Any], names: dict[str, str]) -> bool:
+        if self.stale_only and not row["stale"]:
+            return False
+        if self.department and (team.department or "").lower() != self.department.lower():
+            return False
+        if self.q:
+            owners = team.data.get("owners") or []
+            haystack = " ".join([team.name, team.slug, team.department or "", *owners,
+                                 *(names.get(o.lower(), "") for o in owners)]).lower()
+            return all(word in haystack for word in self.q.lower().split())
+        return True
+
+    def url(self, **changes: Any) -> str:
+        """This view with some arguments changed (a column's sort link, say)."""
+        args = {"q": self.q, "department": self.department, "stale": "1" if self.stale_only else "",
+                "sort": self.sort, "dir": "desc" if self.descending else "asc"}
+        args.update(changes)
+        return url_for("web.admin", **{k: v for k, v in args.items() if v and (k, v) != ("sort", "name")})
+
+    def sort_url(self, column: str) -> str:
+        """A column's first click sorts it the useful way round; the current column's link reverses it."""
+        if column == self.sort:
+            return self.url(sort=column, dir="asc" if self.descending else "desc")
+        return self.url(sort=column, dir=FIRST_DIRECTION.get(column, "asc"))
+
+    def aria_sort(self, column: str) -> str:
+        if column != self.sort:
+            return "none"
+        return "descending" if self.descending else "ascending"
+
+
 @bp.route("/admin")
 @admin_only
 def admin() -> str:
@@ -55,9 +149,13 @@ def admin() -> str:
     teams = list(session.scalars(select(Team).order_by(Team.name)))
     users = list(session.scalars(select(User).order_by(User.email)))
     tokens = list(session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))))
+    active = [t for t in teams if not t.archived]
+    names = known_names([o for t in active for o in t.data.get("owners") or []])
+    table = TeamTable.from_args(request.args)
+    table.fill(active, utcnow().date(), names)
     return render_template(
-        "admin/index.html",
-        active=[t for t in teams if not t.archived], archived=[t for t in teams if t.archived],
+        "admin/index.html", table=table, sorts={k: label for k, (label, _key) in SORTS.items()},
+        active=active, archived=[t for t in teams if t.archived], review_days=REVIEW_WARNING_DAYS,
         user_count=len(users), admin_count=sum(1 for u in users if u.is_admin), token_count=len(tokens),
     )
 

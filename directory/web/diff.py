@@ -1,23 +1,29 @@
 """Readable differences between two versions of a team, field by field.
 
-Each changed top-level field is shown with its old and new value; structured values (hours,
-services, contacts) as a line diff of their pretty JSON, so that one changed interval reads as one
-changed line rather than a wall of JSON.
+Each changed top-level field is shown with its old and new value. Structured values are first put
+in words, one fact per line (the week as "Mon–Fri 09:00–17:30", one closure, contact or service a
+line, owners by name), and compared line by line, so that one changed interval reads as one changed
+line rather than a wall of JSON. Fields without a wording fall back to a compact outline.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
+
+from directory import wording
+from directory.web.present import BOOKING_LABELS, CONTACT_LABELS, closure_text
 
 FIELD_LABELS = {
     "slug": "Web address (slug)", "name": "Name", "summary": "Summary", "description": "Description",
     "department": "Department", "tags": "Tags", "location": "Location", "timezone": "Time zone",
     "hours": "Opening hours", "response_time": "Reply time", "booking": "How to book", "contacts": "Contacts",
     "services": "Services", "escalation": "Escalation", "owners": "Owners", "last_reviewed": "Last reviewed",
-    "auto_reply": "Auto-reply",
+    "auto_reply": "Auto-reply", "notices": "Notices",
 }
 ORDER = tuple(FIELD_LABELS)
 
@@ -71,9 +77,119 @@ def _lines(value: Any, indent: str = "") -> list[str]:
     return [f"{indent}{_compact(value)}"]
 
 
-def _pretty(value: Any) -> str:
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _day_span(first: int, last: int) -> str:
+    names = wording.WEEKDAY_ABBR
+    if first == last:
+        return names[first]
+    return f"{names[first]}–{names[last]}"
+
+
+def week_lines(weekly: Mapping[str, Any]) -> list[str]:
+    """The week in words, consecutive days with the same hours together: "Mon–Fri 09:00–17:30"."""
+    def hours_of(day: str) -> str:
+        intervals = weekly.get(day) or []
+        return ", ".join(f"{start}–{end}" for start, end in intervals) or "closed"
+
+    lines: list[str] = []
+    first = 0
+    for i in range(1, len(DAYS) + 1):
+        if i == len(DAYS) or hours_of(DAYS[i]) != hours_of(DAYS[first]):
+            lines.append(f"{_day_span(first, i - 1)} {hours_of(DAYS[first])}")
+            first = i
+    return lines
+
+
+def _hours_lines(value: Mapping[str, Any]) -> list[str]:
+    lines = week_lines(value.get("weekly") or {})
+    calendar = value.get("holidays")
+    if calendar:
+        region = calendar.get("country", "")
+        if calendar.get("subdivision"):
+            region += f" ({calendar['subdivision']})"
+        lines.append(f"Closed on public holidays: {region}")
+    # date.min: history names the year of every closure, however far back or ahead
+    lines += [f"Closed {closure_text(c, date.min)}" for c in value.get("closures") or []]
+    known = {"weekly", "holidays", "closures"}
+    lines += _lines({k: v for k, v in value.items() if k not in known}) if set(value) - known else []
+    return lines
+
+
+def _duration(value: Any) -> str:
+    try:
+        return wording.format_duration(value)
+    except (KeyError, TypeError, ValueError):
+        return _compact(value)
+
+
+def _contact_lines(value: list[Any]) -> list[str]:
+    out = []
+    for c in value:
+        label = f" ({c['label']})" if c.get("label") else ""
+        out.append(f"{CONTACT_LABELS.get(c.get('kind'), c.get('kind'))}: {c.get('value')}{label}")
+    return out
+
+
+def _booking_lines(value: Mapping[str, Any]) -> list[str]:
+    method = BOOKING_LABELS.get(value.get("method"), value.get("method") or "")
+    lines = [f"{method}: {value['url']}" if value.get("url") else str(method)]
+    if value.get("instructions"):
+        lines.append(str(value["instructions"]))
+    return lines
+
+
+def _service_lines(value: list[Any]) -> list[str]:
+    out = []
+    for service in value:
+        head = str(service.get("name"))
+        if service.get("turnaround"):
+            head += f": done within {_duration(service['turnaround'])}"
+        out.append(head)
+        if service.get("description"):
+            out.append(f"  {service['description']}")
+        if service.get("booking"):
+            out += [f"  {line}" for line in _booking_lines(service["booking"])]
+    return out
+
+
+def _notice_lines(value: list[Any]) -> list[str]:
+    return [f"{n.get('level', 'info').capitalize()} from {n.get('starts')} to {n.get('ends')}: {n.get('message')}"
+            for n in value]
+
+
+def _worded(key: str, value: Any, names: Mapping[str, str]) -> str | None:
+    """A field in words, one fact per line; None when this field has no wording of its own."""
+    words: dict[str, Callable[[Any], list[str] | str]] = {
+        "hours": _hours_lines,
+        "response_time": _duration,
+        "contacts": _contact_lines,
+        "booking": _booking_lines,
+        "services": _service_lines,
+        "notices": _notice_lines,
+        "owners": lambda owners: [_person(o, names) for o in owners],
+    }
+    if key not in words:
+        return None
+    try:
+        text = words[key](value)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None  # an odd old revision: shown as an outline instead
+    return text if isinstance(text, str) else "\n".join(text)
+
+
+def _person(email: str, names: Mapping[str, str]) -> str:
+    name = names.get(email.lower())
+    return f"{name} ({email})" if name and name != email else email
+
+
+def _pretty(value: Any, key: str = "", names: Mapping[str, str] | None = None) -> str:
     if value is None or value == [] or value == {}:
         return ""
+    worded = _worded(key, value, names or {})
+    if worded is not None:
+        return worded
     if isinstance(value, str):
         return value
     if isinstance(value, int | float | bool):
@@ -84,8 +200,12 @@ def _pretty(value: Any) -> str:
     return "\n".join(_lines(value))
 
 
-def field_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[FieldChange]:
-    """What differs between two team documents, in the contract's field order."""
+def field_changes(old: dict[str, Any] | None, new: dict[str, Any] | None,
+                  names: Mapping[str, str] | None = None) -> list[FieldChange]:
+    """What differs between two team documents, in the contract's field order.
+
+    `names` maps lower-case e-mail addresses to people's names, so that owners read as people.
+    """
     old, new = old or {}, new or {}
     keys = [k for k in ORDER if k in old or k in new]
     keys += sorted(k for k in set(old) | set(new) if k not in FIELD_LABELS)
@@ -94,7 +214,7 @@ def field_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> lis
         a, b = old.get(key), new.get(key)
         if a == b or (a in (None, [], {}, "") and b in (None, [], {}, "")):
             continue
-        old_text, new_text = _pretty(a), _pretty(b)
+        old_text, new_text = _pretty(a, key, names), _pretty(b, key, names)
         simple = "\n" not in old_text and "\n" not in new_text and len(old_text) + len(new_text) < 160
         lines: list[DiffLine] = []
         if not simple:

@@ -223,8 +223,11 @@ def team_history(slug: str) -> str:
     if newer is not None and older is not None and older > newer:
         newer, older = older, newer
     a, b = _revision(team, older), _revision(team, newer)
-    changes = field_changes(a.data, b.data) if a and b else None
-    from directory.web.views import reader_tz_from_request
+    from directory.web.views import known_names, reader_tz_from_request
+
+    owners = [o for r in (a, b) if r for o in r.data.get("owners") or []]
+    names = known_names([*owners, *(r.author for r in revisions)])  # one query for the whole page
+    changes = field_changes(a.data, b.data, names) if a and b else None
 
     reader_tz = reader_tz_from_request() or "UTC"
     return render_template(

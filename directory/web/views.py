@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from directory import accounts, auth, hours, services
+from directory import accounts, auth, hours, people, services
 from directory.db import get_session
 from directory.models import Team, User
 from directory.search_sync import get_search
 from directory.web import bp, render_error, safe_next, utcnow
-from directory.web.present import badge_for, build_team_view, reader_timezone
+from directory.web.present import REVIEW_WARNING_DAYS, badge_for, build_team_view, reader_timezone
 
 PAGE_SIZE = 20
 FACET_LIMIT = 12
@@ -66,6 +67,23 @@ def slug_moved(error: services.SlugMoved) -> Response:
         target += "?" + request.query_string.decode("latin-1")
     reading = request.method in {"GET", "HEAD"} and not request.path.startswith("/api/")
     return redirect(target, 301 if reading else 308)
+
+
+def known_names(emails: Iterable[str]) -> dict[str, str]:
+    """Look up, in one query, the names of people a page is about to show; kept for the request."""
+    names: dict[str, str] = g.setdefault("person_names", {})
+    missing = {e for e in emails if e and e.lower() not in names}
+    if missing:
+        names.update(people.display_names(get_session(), missing))
+    return names
+
+
+@bp.app_template_global()
+def person_name(email: str | None) -> str:
+    """Owners and authors by name; the address itself when no account gives a name."""
+    if not email:
+        return ""
+    return known_names([email]).get(email.lower(), email)
 
 
 @bp.route("/")
@@ -191,6 +209,28 @@ def team(slug: str) -> str:
         may_edit=bool(actor and actor.may_edit(team.data)),
         is_admin=bool(actor and actor.is_admin),
         department_slug=department_slug,
+    )
+
+
+@bp.route("/me")
+def my_teams() -> str | Response:
+    """What a signed-in person keeps: their teams, which need reviewing, and what others changed."""
+    actor = auth.current_actor()
+    if actor is None or not actor.email:
+        flash("Sign in to see the teams you keep.", "info")
+        return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+    session = get_session()
+    now = utcnow()
+    owned = people.owned_teams(session, actor.email)
+    cards = team_cards(owned, now)
+    for card in cards:
+        card["reviewed"] = people.last_reviewed(card["data"])
+        card["review_due"] = people.review_due(card["data"], now.date(), REVIEW_WARNING_DAYS)
+    changes = people.changes_by_others(session, owned, actor.email)
+    known_names([r.author for r in changes])
+    return render_template(
+        "my_teams.html", cards=cards, due=[c for c in cards if c["review_due"]],
+        changes=changes, teams_by_id={t.id: t for t in owned}, review_days=REVIEW_WARNING_DAYS,
     )
 
 

@@ -153,5 +153,7 @@ def test_diffs_are_field_by_field() -> None:
     assert changes["summary"].simple and (changes["summary"].old, changes["summary"].new) == ("Old", "New")
     assert changes["tags"].old == "a, b" and changes["tags"].new == "a"
     kinds = [(line.kind, line.text.strip()) for line in changes["hours"].lines]
-    assert ("remove", 'mon: [["09:00", "17:00"]]') in kinds and ("add", 'mon: [["08:00", "17:00"]]') in kinds
+    assert ("remove", "Mon–Fri 09:00–17:00") in kinds
+    assert ("add", "Mon 08:00–17:00") in kinds and ("add", "Tue–Fri 09:00–17:00") in kinds
+    assert ("same", "Sat–Sun closed") in kinds
     assert field_changes(old, old) == []

@@ -260,8 +260,8 @@ def test_history_lists_revisions_diffs_them_and_restores(app: Flask, owner_clien
     assert "Changes from version 1 to version 2" in html
     assert "Changed summary" in html
     diff = html[html.index('class="changes"'):]
-    assert re.search(r'diff__line--remove">.*?mon: \[\["09:00", "12:30"\]', diff)
-    assert re.search(r'diff__line--add">.*?mon: \[\["08:30", "12:30"\]', diff)
+    assert re.search(r'diff__line--remove">.*?Mon 09:00–12:30, 13:30–17:30', diff)
+    assert re.search(r'diff__line--add">.*?Mon 08:30–12:30, 13:30–17:30', diff)
     assert "alice@example.com" in html
 
     # any two versions, either order
