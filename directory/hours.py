@@ -178,6 +178,13 @@ def _validate_weekly(weekly: object, errors: dict[str, list[str]]) -> None:
             if a[2] and b[2]:
                 first, second = sorted((a[2], b[2]))
                 message = f"intervals {first} and {second} overlap"
+                # "09:00 to 08:00" was most likely meant as a day, not a 23-hour overnight shift: say why
+                night = [n for n in (first, second)
+                         if 0 < own[n - 1][1] < own[n - 1][0] and _DAY_MINUTES - own[n - 1][0] + own[n - 1][1] > 720]
+                if night:
+                    start, end = own[night[0] - 1]
+                    message += (f": interval {night[0]}, {_fmt_minutes(start)} to {_fmt_minutes(end)}, ends before it "
+                                f"starts, so it runs past midnight until {_fmt_minutes(end)} the next day")
             else:
                 own_one, other = (a, b) if a[2] else (b, a)
                 message = f"{own_one[3]} overlaps {other[3]}"

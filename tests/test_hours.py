@@ -643,6 +643,14 @@ def test_validate_overlapping_intervals() -> None:
     }
 
 
+def test_an_overlap_explains_a_long_interval_that_ends_before_it_starts() -> None:
+    """'09:00 to 08:00' beside a lunch break: the message says it runs overnight, not just 'overlap'."""
+    assert validate_hours({"weekly": {"mon": [["09:00", "08:00"], ["13:30", "17:30"]]}}) == {
+        "weekly.mon": ["intervals 1 and 2 overlap: interval 1, 09:00 to 08:00, ends before it starts, so it runs "
+                       "past midnight until 08:00 the next day"]
+    }
+
+
 def test_validate_overlap_with_previous_day_past_midnight() -> None:
     assert validate_hours({"weekly": {"mon": [["22:00", "06:00"]], "tue": [["05:00", "09:00"]]}}) == {
         "weekly.tue": ["interval 1 overlaps Monday's interval 1, which runs past midnight until 06:00"]
@@ -702,3 +710,23 @@ def test_validate_duration() -> None:
     assert validate_duration({"unit": "days"}) == {"value": ["required"]}
     assert validate_duration(4) == {"_schema": ["must be an object with value and unit"]}
     assert DURATION_UNITS == ("business_hours", "business_days", "hours", "days")
+
+
+def test_closed_reason_is_the_first_holiday_or_closure_before_the_next_opening(payroll: Schedule) -> None:
+    assert payroll.closed_reason(ldn(2026, 11, 27, 14, 0)) == {"kind": "closure", "name": "Team training",
+                                                              "date": "2026-11-27"}
+    # Wednesday evening: the Christmas closure from Thursday is why the next opening is days away.
+    assert payroll.closed_reason(ldn(2026, 12, 23, 19, 0)) == {"kind": "closure", "name": "Office closed",
+                                                              "date": "2026-12-24"}
+    assert payroll.closed_reason(ldn(2026, 12, 25, 12, 0))["date"] == "2026-12-25"
+    assert payroll.closed_reason(ldn(2026, 11, 24, 19, 0)) is None  # a usual evening
+    assert payroll.closed_reason(ldn(2026, 11, 28, 12, 0)) is None  # a usual weekend
+    assert payroll.closed_reason(ldn(2026, 11, 24, 10, 0)) is None  # open
+
+
+def test_closed_reason_names_the_public_holiday() -> None:
+    schedule = make(PAYROLL_WEEKLY, holidays={"country": "GB", "subdivision": "ENG"})
+    assert schedule.closed_reason(ldn(2027, 1, 1, 10, 0)) == {"kind": "holiday", "name": "New Year's Day",
+                                                             "date": "2027-01-01"}
+    assert schedule.closed_reason(ldn(2026, 12, 31, 20, 0)) == {"kind": "holiday", "name": "New Year's Day",
+                                                               "date": "2027-01-01"}

@@ -34,6 +34,7 @@ DURATION_UNITS = {
 }
 
 _INDEXED = re.compile(r"^(?P<prefix>.+?)\.(?P<index>\d+)\.(?P<rest>.+)$")
+_CLOCK = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
 _INTERVAL = re.compile(r"\binterval (\d+)\b")
 
 
@@ -67,7 +68,7 @@ class TeamForm:
     def add_row(self, path: str) -> None:
         """One more blank row in the list at `path` (the editor's "add" buttons, without JavaScript)."""
         if path.startswith("hours.weekly.") and path.rpartition(".")[2] in self.weekly:
-            self.weekly[path.rpartition(".")[2]].append({"start": "", "end": ""})
+            self.weekly[path.rpartition(".")[2]].append({"start": "", "end": "", "overnight": ""})
         elif path == "hours.closures":
             self.closures.append({"start": "", "end": "", "reason": ""})
         elif path == "contacts":
@@ -105,7 +106,10 @@ def form_from_team(data: Mapping[str, Any], version: int | None = None) -> TeamF
     hours = hours or {}
     weekly = hours.get("weekly") or {}
     for day in WEEKDAYS:
-        form.weekly[day] = [{"start": _text(a), "end": _text(b)} for a, b in weekly.get(day) or []]
+        form.weekly[day] = [
+            {"start": _text(a), "end": _text(b), "overnight": "yes" if runs_overnight(_text(a), _text(b)) else ""}
+            for a, b in weekly.get(day) or []
+        ]
     cal = hours.get("holidays") or {}
     v["hours.holidays.country"] = _text(cal.get("country"))
     v["hours.holidays.subdivision"] = _text(cal.get("subdivision"))
@@ -161,7 +165,8 @@ def form_from_post(posted: Mapping[str, str]) -> TeamForm:
         form.values[key] = posted.get(key, "").replace("\r\n", "\n").strip()
     form.hours_published = posted.get("hours.published") == "yes"
     for day in WEEKDAYS:
-        form.weekly[day] = [r for r in _rows(posted, f"hours.weekly.{day}", ("start", "end")) if r["start"] or r["end"]]
+        form.weekly[day] = [r for r in _rows(posted, f"hours.weekly.{day}", ("start", "end", "overnight"))
+                            if r["start"] or r["end"]]
     form.closures = [r for r in _rows(posted, "hours.closures", ("start", "end", "reason")) if any(r.values())]
     form.contacts = [r for r in _rows(posted, "contacts", ("kind", "value", "label")) if r["value"] or r["label"]]
     service_keys = tuple(_blank_service())
@@ -267,13 +272,47 @@ def document_from_form(form: TeamForm) -> dict[str, Any]:
     return doc
 
 
+def runs_overnight(start: str, end: str) -> bool:
+    """Whether an interval typed as `start` to `end` ends the next day (22:00 to 06:00); one that
+    ends at 00:00 or 24:00 ends at midnight, and needs no confirming."""
+    return bool(_CLOCK.match(start) and _CLOCK.match(end)) and "00:00" < end < start
+
+
+def _span(start: str, end: str) -> str:
+    minutes = (24 * 60 - int(start[:2]) * 60 - int(start[3:])) + int(end[:2]) * 60 + int(end[3:])
+    hours, rest = divmod(minutes, 60)
+    text = f"{hours} hour{'s' if hours != 1 else ''}" if hours else ""
+    return f"{text} {rest} minutes".strip() if rest else text
+
+
+def overnight_notes(form: TeamForm) -> dict[str, list[str]]:
+    """Intervals that end before they start and whose "runs overnight" box is not ticked.
+
+    The API takes "09:00 to 05:00" as an overnight shift (contract §1); in the editor it is far
+    more often a slip for 17:00, so the owner confirms it once, and a stored overnight shift
+    comes back already ticked.
+    """
+    notes: dict[str, list[str]] = {}
+    for index, day in enumerate(WEEKDAYS):
+        following = DAY_NAMES[WEEKDAYS[(index + 1) % 7]]
+        for number, row in enumerate(form.weekly[day], 1):
+            start, end = row.get("start", ""), row.get("end", "")
+            if runs_overnight(start, end) and row.get("overnight") != "yes":
+                notes.setdefault(f"hours.weekly.{day}", []).append(
+                    f"interval {number}: {start} to {end} ends before it starts, so it would run overnight until "
+                    f"{end} on {following} ({_span(start, end)}) — tick “runs overnight” to confirm an overnight "
+                    f"shift, or correct the times")
+    return notes
+
+
 def form_errors(form: TeamForm) -> dict[str, list[str]]:
-    """What only the form can get wrong: hours typed while "not published" is chosen."""
+    """What only the form can get wrong: hours typed while "not published" is chosen, and
+    overnight intervals not yet confirmed."""
     typed = any(form.weekly[d] for d in WEEKDAYS) or form.closures or form.values.get("hours.holidays.country")
     if not form.hours_published and typed:
         return {"hours": ["you entered opening hours but chose “Hours not published”: choose "
                           "“Published” to save them, or clear them"]}
-    return {}
+    return overnight_notes(form) if form.hours_published else {}
 
 
 class ErrorMap:

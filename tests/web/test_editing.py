@@ -399,3 +399,52 @@ def test_error_links_and_descriptions_point_at_real_elements(owner_client: Flask
     for described in re.findall(r'aria-describedby="([^"]+)"', html):
         for target in described.split():
             assert f'id="{target}"' in html, target
+
+
+# --------------------------------------------------------------------------- overnight hours, asked once
+
+
+def test_an_interval_ending_before_it_starts_is_confirmed_before_saving(
+        app: Flask, owner_client: FlaskClient, payroll: Any, editor_fields: Any) -> None:
+    fields = editor_fields(owner_client, "payroll")
+    fields["hours.weekly.tue.0.end"] = "05:00"
+    response = owner_client.post("/teams/payroll/edit", data=fields)
+    html = text(response)
+    assert response.status_code == 422
+    tuesday = html[html.index('id="f-hours-weekly-tue"'):html.index('id="f-hours-weekly-wed"')]
+    assert ("interval 1: 09:00 to 05:00 ends before it starts, so it would run overnight until 05:00 on "
+            "Wednesday (20 hours) — tick “runs overnight” to confirm") in tuesday
+    assert 'value="05:00"' in tuesday and 'name="hours.weekly.tue.0.overnight"' in tuesday
+    assert stored(app).version == 1
+
+    fields["hours.weekly.tue.0.overnight"] = "yes"  # the owner ticks the box
+    assert owner_client.post("/teams/payroll/edit", data=fields).status_code == 302
+    assert stored(app).data["hours"]["weekly"]["tue"] == [["09:00", "05:00"]]
+    # Opened again, the stored overnight shift comes back ticked: saving it again asks nothing.
+    again = editor_fields(owner_client, "payroll")
+    assert again["hours.weekly.tue.0.overnight"] == "yes"
+    assert owner_client.post("/teams/payroll/edit", data=again).status_code == 302
+
+
+def test_a_23_hour_overnight_slip_says_what_is_wrong(app: Flask, owner_client: FlaskClient, make_team: Any,
+                                                     editor_fields: Any) -> None:
+    make_team(hours={"weekly": {"mon": [["09:00", "12:30"], ["13:30", "17:30"]]}})
+    fields = editor_fields(owner_client, "payroll")
+    fields["hours.weekly.mon.1.end"] = "08:00"
+    html = text(owner_client.post("/teams/payroll/edit", data=fields))
+    assert "interval 2: 13:30 to 08:00 ends before it starts, so it would run overnight until 08:00 on Tuesday " \
+           "(18 hours 30 minutes)" in html
+    fields["hours.weekly.mon.0.end"] = "08:00"
+    fields["hours.weekly.mon.0.overnight"] = "yes"
+    html = text(owner_client.post("/teams/payroll/edit", data=fields))
+    assert "intervals 1 and 2 overlap: interval 1, 09:00 to 08:00, ends before it starts, so it runs past " \
+           "midnight until 08:00 the next day" in html
+    assert stored(app).version == 1
+
+
+def test_midnight_endings_need_no_confirming(app: Flask, owner_client: FlaskClient, payroll: Any,
+                                            editor_fields: Any) -> None:
+    fields = editor_fields(owner_client, "payroll")
+    fields["hours.weekly.wed.0.end"] = "24:00"
+    fields["hours.weekly.thu.0.end"] = "00:00"
+    assert owner_client.post("/teams/payroll/edit", data=fields).status_code == 302
