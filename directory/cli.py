@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import json
+import math
+import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +56,236 @@ def _ensure_schema() -> None:
         upgrade(engine)
 
 
+# A team list nests about eight levels (list, team, hours, weekly, day, interval, time); anything
+# much deeper is not a team list, and parsing it further would exhaust Python's stack.
+MAX_DEPTH = 64
+# YAML aliases may repeat a block (shared hours, say) but may not multiply the document: the
+# expanded size (nodes plus scalar characters) may exceed the file's own by this much at most.
+ALIAS_ALLOWANCE = 1_000_000
+# Longest value quoted back in a problem line; a whole file pasted into one field stays readable.
+PROBLEM_WIDTH = 500
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+class DocumentError(ValueError):
+    """A file that cannot be read as a team list at all; the message is one line naming the file."""
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Well-formed YAML that no team list needs (too deep, aliases that multiply or recurse)."""
+
+    def __init__(self, problem: str, mark: yaml.Mark) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """UTF-8 text, or UTF-16/32 with a byte-order mark (as Windows editors save it); else one clear line."""
+    codec = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DocumentError(f"{source}: not {codec.upper().removesuffix('-SIG')} text (byte 0x{data[exc.start]:02x} "
+                            f"at line {line}, column {column}); save it as UTF-8") from exc
+    if "\x00" in text:
+        raise DocumentError(f"{source}: contains NUL characters (UTF-16 without a byte-order mark?); "
+                            "save it as UTF-8")
+    return text
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    """An unquoted YAML date is the ISO text CONTRACT §1 uses (`2026-12-24`, `2026-11-27T13:00`).
+
+    Other timestamps (seconds, time zones, impossible days) stay as written, so that the schema
+    quotes them back in its message instead of a Python repr.
+    """
+    try:
+        value = loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return str(node.value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None and not value.second and not value.microsecond:
+            return value.strftime("%Y-%m-%dT%H:%M")
+        return str(node.value)
+    return value.isoformat()
+
+
+def _bounded_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | float:
+    """An integer too long for Python to convert reads as infinity, which the schema refuses by field."""
+    try:
+        return loader.construct_yaml_int(node)  # type: ignore[no-any-return]
+    except ValueError:
+        return math.inf
+
+
+class TeamFileLoader(yaml.SafeLoader):
+    """SafeLoader for untrusted team lists: bounded nesting and alias expansion, dates as ISO text."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.allowance = 4 * len(stream) + ALIAS_ALLOWANCE
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep; a team list nests about eight",
+                               self.peek_event().start_mark)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, self.allowance)
+        return self.construct_document(node)
+
+
+TeamFileLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+TeamFileLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+
+
+def _check_expansion(root: yaml.Node, limit: int) -> None:
+    """Refuse aliases that refer to themselves or multiply the document ("billion laughs").
+
+    Sizes are computed once per node (aliases share nodes), so this costs the file's size, not
+    the expansion's.
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes and not children_done:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1 + len(node.value)
+            continue
+        children = ([n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode)
+                    else list(node.value))
+        if children_done:
+            size = 1 + sum(sizes[id(child)] for child in children)
+            if size > limit:
+                raise _Refused(f"its aliases (*name) repeat blocks so often that the document would grow beyond "
+                               f"{limit:,} values and characters; write the repeated blocks out", node.start_mark)
+            sizes[id(node)] = size
+            continue
+        sizes[id(node)] = -1  # in progress: meeting it again below itself is a cycle
+        stack.append((node, True))
+        for child in children:
+            if sizes.get(id(child)) == -1:
+                raise _Refused("the block anchored here contains an alias (*name) to itself", child.start_mark)
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def _json_int(text: str) -> int | float:
+    """Integers past Python's conversion limit read as floats (inf when huge), refused by field."""
+    return int(text) if len(text) <= 100 else float(text)
+
+
 def read_document(text: str, source: str) -> Any:
-    """JSON or YAML, whichever the text is (YAML is a superset of JSON, but JSON errors read better)."""
+    """JSON or YAML, whichever the text is (YAML is a superset of JSON, but JSON errors read better).
+
+    Raises DocumentError with one line naming the file and the place; never a parser's traceback.
+    """
     stripped = text.lstrip()
     if stripped.startswith(("[", "{")) and not source.endswith((".yaml", ".yml")):
-        return json.loads(text)
-    return yaml.safe_load(text)
+        try:
+            return json.loads(text, parse_int=_json_int)
+        except json.JSONDecodeError as exc:
+            raise DocumentError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno}, "
+                                f"column {exc.colno}") from exc
+        except RecursionError as exc:
+            raise DocumentError(f"{source}: nested more than {MAX_DEPTH} levels deep; "
+                                "a team list nests about eight") from exc
+    try:
+        return yaml.load(text, Loader=TeamFileLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        kind = "" if isinstance(exc, _Refused) else "not valid YAML: "
+        raise DocumentError(f"{source}: {kind}{where}{what}") from exc
+    except yaml.YAMLError as exc:
+        raise DocumentError(f"{source}: not valid YAML: {_one_line(str(exc))}") from exc
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line(text: str, width: int = PROBLEM_WIDTH) -> str:
+    """Text fit for a terminal line: no line breaks, control characters or lone surrogates, `width` at most."""
+    line = " ".join(text[:width].split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    line = _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", line)
+    return line if len(text) <= width else f"{line}… ({len(text) - width:,} more characters)"
+
+
+def _record_label(index: int, raw: Any) -> str:
+    """The label `load_teams` gives a record, so that all of a record's problems read alike."""
+    from directory.services import slugify
+
+    slug = None
+    if isinstance(raw, dict):
+        slug = raw.get("slug") or (slugify(raw["name"]) if isinstance(raw.get("name"), str) else None)
+    return f"record {index}" + (f" ({_one_line(slug, 80)})" if isinstance(slug, str) and slug else "")
+
+
+def document_problems(document: Any) -> list[str]:
+    """What no schema can see: nesting too deep and unstorable characters, by record and field path.
+
+    A lone surrogate (an escape such as "\\udc80" in JSON or YAML) is not a character and NUL
+    ("\\u0000") is refused by PostgreSQL: no database can store either, wherever it sits (a
+    closure's reason, a field name). They are removed in place, and values nested too deep become
+    null, so that the schema still runs safely and reports every other problem of the file.
+    """
+    if not isinstance(document, list):
+        return []
+    problems: list[str] = []
+    for index, raw in enumerate(document):
+        if not isinstance(raw, dict | list):
+            continue
+        label = _record_label(index, raw)
+        stack: list[tuple[Any, str, int]] = [(raw, "", 1)]
+        while stack:
+            value, path, depth = stack.pop()
+            items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+            for key, item in items:
+                where = f"{path}.{_one_line(str(key), 80)}" if path else _one_line(str(key), 80)
+                if isinstance(key, str) and (why := _unstorable(key)):
+                    problems.append(f"{label}: {where}: the field name {why}")
+                    value[UNSTORABLE.sub("", key)] = value.pop(key)
+                    key = UNSTORABLE.sub("", key)
+                if isinstance(item, str) and (why := _unstorable(item)):
+                    problems.append(f"{label}: {where}: {why}")
+                    value[key] = UNSTORABLE.sub("", item)
+                elif isinstance(item, dict | list) and depth >= MAX_DEPTH:
+                    problems.append(f"{label}: {where}: nested more than {MAX_DEPTH} levels deep")
+                    value[key] = None
+                elif isinstance(item, dict | list):
+                    stack.append((item, where, depth + 1))
+    return problems
+
+
+# Characters no database stores: lone UTF-16 surrogates (not characters at all) and NUL.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(text: str) -> str | None:
+    """Why `text` cannot be stored, in words for a problem line; None when it can."""
+    found = UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return f"contains the NUL character (\\u0000) at position {found.start()}; remove it"
+    return (f"contains a lone surrogate (\\u{ord(found.group()):04x}) at position {found.start()}, "
+            "which is not a character; write the character itself")
 
 
 def load_file(path: str) -> list[dict[str, Any]]:
@@ -65,26 +293,33 @@ def load_file(path: str) -> list[dict[str, Any]]:
     from api.schemas import load_teams
 
     if path == "-":
-        text, source = sys.stdin.read(), "<stdin>"
+        stdin = getattr(sys.stdin, "buffer", None)
+        data, source = (stdin.read() if stdin is not None else sys.stdin.read().encode()), "<stdin>"
     else:
         try:
-            text, source = Path(path).read_text(encoding="utf-8"), path
+            data, source = Path(path).read_bytes(), path
         except OSError as exc:
             raise click.ClickException(f"cannot read {path}: {exc.strerror}") from exc
     try:
-        document = read_document(text, source)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise click.ClickException(f"{source} is neither valid JSON nor YAML: {exc}") from exc
+        document = read_document(decode_text(data, source), source)
+    except DocumentError as exc:
+        raise click.ClickException(_one_line(str(exc), 2 * PROBLEM_WIDTH)) from exc
+    early = document_problems(document)
     records, problems = load_teams(document)
-    if problems:
-        _refuse(problems)
+    if early or problems:
+        _refuse(sorted(early + problems, key=_record_number))
     return records
+
+
+def _record_number(problem: str) -> int:
+    head = problem.removeprefix("record ").split(" ", 1)[0].rstrip(":")
+    return int(head) if head.isdigit() else -1
 
 
 def _refuse(problems: list[str]) -> None:
     click.echo(f"Nothing was imported: {len(problems)} problem(s).", err=True)
     for problem in problems:
-        click.echo(f"  - {problem}", err=True)
+        click.echo(f"  - {_one_line(problem, 2 * PROBLEM_WIDTH)}", err=True)
     raise SystemExit(1)
 
 
@@ -150,7 +385,13 @@ def export(fmt: str, output: str | None, include_archived: bool) -> None:
     stmt = select(Team).order_by(Team.slug)
     if not include_archived:
         stmt = stmt.where(Team.archived_at.is_(None))
-    teams = [t.data for t in get_session().scalars(stmt)]
+    teams = []
+    for team in get_session().scalars(stmt):
+        data, repaired = _without_surrogates(team.data)
+        for where in repaired:
+            click.echo(f"Warning: team {_one_line(team.slug, 80)}: {where}: a character no file can hold "
+                       "(a lone surrogate or NUL) was written as U+FFFD", err=True)
+        teams.append(data)
     if fmt == "json":
         text = json.dumps(teams, indent=2, ensure_ascii=False) + "\n"
     else:
@@ -160,6 +401,39 @@ def export(fmt: str, output: str | None, include_archived: bool) -> None:
         click.echo(f"Exported {len(teams)} team(s) to {output}.", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _without_surrogates(data: Any) -> tuple[Any, list[str]]:
+    """A stored document fit for UTF-8 output, and the paths where lone surrogates were replaced.
+
+    Such data can only come from a writer that bypassed validation; the export must still be
+    written (and read back by import), so each one becomes U+FFFD on a copy, never in the database.
+    """
+    if not UNSTORABLE.search(json.dumps(data, ensure_ascii=False)):
+        return data, []
+    copy = json.loads(json.dumps(data))
+    repaired: list[str] = []
+    stack: list[tuple[Any, str]] = [(copy, "")]
+    while stack:
+        value, path = stack.pop()
+        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+        for key, item in items:
+            clean_key = _replaced(key) if isinstance(key, str) else key
+            where = f"{path}.{clean_key}" if path else str(clean_key)
+            if isinstance(item, str) and UNSTORABLE.search(item):
+                item = _replaced(item)
+                repaired.append(where)
+            if clean_key != key:
+                del value[key]
+                repaired.append(where)
+            value[clean_key] = item
+            if isinstance(item, dict | list):
+                stack.append((item, where))
+    return copy, sorted(set(repaired))
+
+
+def _replaced(text: str) -> str:
+    return UNSTORABLE.sub("\ufffd", text)
 
 
 @click.command("reindex")
