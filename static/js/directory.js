@@ -5,7 +5,8 @@
  * - refreshes a team's "Open now / Closed" badge every minute;
  * - filters search results as soon as a facet is ticked;
  * - adds and removes rows in the team editor without a round trip;
- * - asks before destructive actions; copy buttons; focus on error summaries.
+ * - asks before destructive actions; copy buttons; focus on error summaries, and from their
+ *   links to the fields they name.
  */
 (function () {
   "use strict";
@@ -325,6 +326,31 @@
     if (target) target.focus();
   }
 
+  /* A summary link names a field or a group of fields (a day's hours, a service). Following the
+   * bare link would only scroll, and a group cannot take focus: put the keyboard in the field
+   * itself (the first invalid one of a group) and show its label below the sticky editor bar. */
+  function setUpErrorSummary() {
+    var summary = document.getElementById("error-summary");
+    if (!summary) return;
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      if (!link) return;
+      var target = document.getElementById(decodeURIComponent(link.hash.slice(1)));
+      if (!target) return;
+      var field = target.matches("input, select, textarea") ? target :
+        target.querySelector("[aria-invalid=true]:not([disabled])") ||
+        target.querySelector("input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])");
+      if (!field) return;
+      event.preventDefault();
+      var details = field.closest("details");
+      if (details) details.open = true;
+      var label = field.id ? document.querySelector("label[for='" + field.id + "']") : null;
+      var shown = label && !label.classList.contains("visually-hidden") ? label : (target === field ? field : target);
+      shown.scrollIntoView({ block: "start" });
+      field.focus({ preventScroll: true });
+    });
+  }
+
   function start() {
     rememberTimeZone();
     document.querySelectorAll("input[data-suggest-url]").forEach(setUpSuggest);
@@ -334,6 +360,7 @@
     setUpConfirm();
     setUpCopy();
     focusProblems();
+    setUpErrorSummary();
   }
 
   if (document.readyState === "loading") {
