@@ -119,6 +119,9 @@ def test_api_reads_under_an_old_slug_redirect_permanently(client: FlaskClient, r
     response = client.get("/api/v1/teams/payroll/status?at=2026-11-24T10:00:00Z")
     assert response.status_code == 308
     assert response.headers["Location"].endswith("/api/v1/teams/people-pay/status?at=2026-11-24T10:00:00Z")
+    response = client.get("/api/v1/teams/payroll/auto-reply?format=text")  # another API blueprint
+    assert response.status_code == 308 and response.json["code"] == "moved_permanently"
+    assert response.headers["Location"].endswith("/api/v1/teams/people-pay/auto-reply?format=text")
     followed = client.get("/api/v1/teams/payroll/revisions", follow_redirects=True)
     assert followed.status_code == 200 and len(followed.json) == 2
     assert client.get("/api/v1/teams/nobody").status_code == 404

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -56,7 +56,7 @@ def slug_moved(error: services.SlugMoved) -> Response:
     """Old links keep working for good: the same page (or sub-page) under the team's current slug.
 
     301 for page reads; 308 for everything else, so that a form post or an API call keeps its method
-    and body (the teams API answers its own moves, with a JSON body).
+    and body.
     """
     view_args = dict(request.view_args or {})
     if request.endpoint is None or view_args.get("slug") != error.old:
@@ -65,8 +65,11 @@ def slug_moved(error: services.SlugMoved) -> Response:
     target = url_for(request.endpoint, **view_args)
     if request.query_string:
         target += "?" + request.query_string.decode("latin-1")
-    reading = request.method in {"GET", "HEAD"} and not request.path.startswith("/api/")
-    return redirect(target, 301 if reading else 308)
+    if request.path.startswith("/api/"):  # API resources outside the teams blueprint: the API's error shape
+        response = jsonify(code="moved_permanently", status=308, message=error.message)
+        response.status_code, response.headers["Location"] = 308, target
+        return response
+    return redirect(target, 301 if request.method in {"GET", "HEAD"} else 308)
 
 
 def known_names(emails: Iterable[str]) -> dict[str, str]:
