@@ -359,7 +359,9 @@ def load_teams(document: Any) -> tuple[list[dict[str, Any]], list[str]]:
         slug = None
         if isinstance(raw, dict):
             slug = raw.get("slug") or (slugify(raw["name"]) if isinstance(raw.get("name"), str) else None)
-        label = f"record {index}" + (f" ({slug})" if slug else "")
+        # Shortened: the label starts every problem line of the record, so a huge slug would be repeated.
+        shown = (slug if len(slug) <= 80 else f"{slug[:80]}…") if isinstance(slug, str) else None
+        label = f"record {index}" + (f" ({shown})" if shown else "")
         try:
             record = load_team(raw)
         except InvalidTeam as exc:

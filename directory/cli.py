@@ -234,7 +234,8 @@ def _record_label(index: int, raw: Any) -> str:
     slug = None
     if isinstance(raw, dict):
         slug = raw.get("slug") or (slugify(raw["name"]) if isinstance(raw.get("name"), str) else None)
-    return f"record {index}" + (f" ({_one_line(slug, 80)})" if isinstance(slug, str) and slug else "")
+    shown = (slug if len(slug) <= 80 else f"{slug[:80]}…") if isinstance(slug, str) else None
+    return f"record {index}" + (f" ({shown})" if shown else "")
 
 
 def document_problems(document: Any) -> list[str]:

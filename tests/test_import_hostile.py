@@ -351,3 +351,14 @@ def test_export_replaces_a_stored_lone_surrogate_warns_and_imports_back(cli_app:
     with cli_app.app_context():
         stored = get_session().scalar(select(Team.data).where(Team.slug == "payroll"))
     assert stored["hours"]["closures"][0]["reason"] == "Closed \ufffd"
+
+
+def test_a_huge_slug_is_shortened_in_every_problem_line_of_its_record(cli_app: Any, tmp_path: Path) -> None:
+    path = tmp_path / "slug.json"
+    services = [{"name": "", "turnaround": {"value": -1, "unit": "hours"}}] * 200
+    path.write_text(json.dumps([{"slug": "s" * 1_000_000, "name": "Long", "services": services}]))
+    message = refused(cli_app, path)
+    lines = message.splitlines()
+    assert len(lines) > 400
+    assert all(len(line) < 300 for line in lines)
+    assert f"  - record 0 ({'s' * 80}…): services.199.turnaround.value: " in message
