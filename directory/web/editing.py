@@ -13,13 +13,14 @@ from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from api.schemas import load_team
 from directory import auth, services
+from directory.autoreply import normalize_address
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
 from directory.hours import WEEKDAYS
@@ -286,3 +287,28 @@ def mark_reviewed(slug: str) -> Response:
     else:
         flash(f"{team.name} was already marked as reviewed today.", "info")
     return redirect(url_for("web.team", slug=slug))
+
+
+# --------------------------------------------------------------------------- shared mailboxes
+
+
+@bp.app_template_global()
+def also_listed_by(team: Team | None, value: str | None) -> str | None:
+    """'Also listed by Legal and HR' for an e-mail address other active teams list too, else None.
+
+    Several teams may list one mailbox; the editor and the team page say so instead of promising
+    addresses unique to a team. One query per team and request, kept on `g`.
+    """
+    if team is None or team.id is None or not value:
+        return None
+    address = normalize_address(value)
+    if address is None:
+        return None
+    cache: dict[int, dict[str, list[str]]] = g.setdefault("shared_addresses", {})
+    if team.id not in cache:
+        cache[team.id] = services.shared_addresses(get_session(), team)
+    names = cache[team.id].get(address)
+    if not names:
+        return None
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"Also listed by {listed}"

@@ -448,3 +448,29 @@ def test_midnight_endings_need_no_confirming(app: Flask, owner_client: FlaskClie
     fields["hours.weekly.wed.0.end"] = "24:00"
     fields["hours.weekly.thu.0.end"] = "00:00"
     assert owner_client.post("/teams/payroll/edit", data=fields).status_code == 302
+
+
+# --------------------------------------------------------------------------- shared mailboxes, said as they are
+
+
+def test_the_editor_and_team_page_say_who_else_lists_a_shared_mailbox(
+        app: Flask, owner_client: FlaskClient, payroll: Any, make_team: Any) -> None:
+    make_team(slug="legal", name="Legal", owners=["carol@example.com"],
+              contacts=[{"kind": "email", "value": "Payroll+legal@Example.com"}])
+    make_team(slug="hr", name="HR", owners=["carol@example.com"],
+              contacts=[{"kind": "email", "value": "payroll@example.com"}])
+    html = text(owner_client.get("/teams/payroll/edit"))
+    assert "must be unique" not in html
+    assert "Several teams may list one shared mailbox" in html
+    contact = html[html.index('id="f-contacts-0"'):html.index('id="f-contacts-1"')]
+    assert "Also listed by Legal and HR: a shared mailbox." in contact
+    assert "Also listed by" not in html[html.index('id="f-contacts-1"'):]  # the chat handle is nobody else's
+    page = text(owner_client.get("/teams/payroll"))
+    contacts = page[page.index('id="contacts-title"'):]
+    assert "Also listed by Legal and HR (a shared mailbox)" in contacts
+    assert "Also listed by Payroll and HR" in text(owner_client.get("/teams/legal"))
+
+
+def test_an_address_nobody_else_lists_gets_no_note(owner_client: FlaskClient, payroll: Any) -> None:
+    assert "Also listed by" not in text(owner_client.get("/teams/payroll/edit"))
+    assert "Also listed by" not in text(owner_client.get("/teams/payroll"))
