@@ -13,6 +13,7 @@ from marshmallow import fields, validate
 
 from api.cache import LRUCache
 from api.common import AtArgsSchema, Blueprint, require_read, resolve_at, site_url
+from api.schemas import StorableString
 from directory import facts, services
 from directory.autoreply import normalize_address, render_auto_reply
 from directory.db import get_db, get_session
@@ -34,9 +35,9 @@ class AutoReplyArgsSchema(AtArgsSchema):
 
 
 class AutoReplyByAddressArgsSchema(AutoReplyArgsSchema):
-    to = fields.String(required=True, validate=validate.Length(min=3, max=500),
-                       metadata={"description": "the address written to; display names and +tags are ignored",
-                                 "example": '"Payroll" <Payroll+urgent@Example.com>'})
+    to = StorableString(required=True, validate=validate.Length(min=3, max=500),
+                        metadata={"description": "the address written to; display names and +tags are ignored",
+                                  "example": '"Payroll" <Payroll+urgent@Example.com>'})
 
 
 RESPONSES = {

@@ -12,11 +12,14 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields
 
+from api.schemas import StorableString
 from directory import auth, hours
 from directory.security import csrf
 from directory.services import Actor
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
+# A team document nests six levels at most; far deeper bodies are refused before any schema walks them.
+MAX_JSON_DEPTH = 32
 
 
 class ErrorSchema(Schema):
@@ -111,11 +114,30 @@ def check_json_body() -> None:
         mimetype = request.mimetype or ""
         if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
             abort(415, message=f"Send the body as application/json, not {mimetype or 'an unnamed type'}.")
-        if request.get_json(silent=True) is None:
+        try:
+            document = request.get_json(silent=True)
+        except RecursionError:
+            abort(400, message=f"The body is nested too deeply; at most {MAX_JSON_DEPTH} levels are accepted.")
+        if document is None:
             abort(400, message="The body is not valid JSON.")
+        if json_depth(document) > MAX_JSON_DEPTH:
+            abort(400, message=f"The body is nested too deeply; at most {MAX_JSON_DEPTH} levels are accepted.")
 
 
-class TimeField(fields.String):
+def json_depth(document: Any) -> int:
+    """How deeply arrays and objects nest in a parsed document, measured without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+class TimeField(StorableString):
     """An ISO 8601 instant; without an offset it is read in the team's own time zone."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
@@ -128,7 +150,7 @@ class TimeField(fields.String):
             raise ValidationError("is not an ISO 8601 date-time, e.g. 2026-11-24T09:30:00+00:00") from exc
 
 
-class TimeZoneField(fields.String):
+class TimeZoneField(StorableString):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         name = super()._deserialize(value, attr, data, **kwargs).strip()
         problems = hours.validate_timezone(name)

@@ -22,6 +22,7 @@ from marshmallow import (
 )
 
 from directory import hours as hours_engine
+from directory.text import text_problem
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 BOOKING_METHODS = ("form", "email", "calendar", "chat", "phone", "walk_in", "ticket")
@@ -53,15 +54,28 @@ class Number(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.make_error("invalid")
+        if isinstance(value, int):
+            return value  # exact, however large: range validators then say what is allowed
         if not math.isfinite(value):
             raise self.make_error("invalid")
-        return int(value) if float(value).is_integer() else float(value)
+        return int(value) if value.is_integer() else value
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value
 
 
-class Text(fields.String):
+class StorableString(fields.String):
+    """A string every backend can store: no NUL, no lone surrogate (query arguments use it too)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        problem = text_problem(text)
+        if problem:
+            raise ValidationError(problem)
+        return text
+
+
+class Text(StorableString):
     """A string with surrounding whitespace removed; blank means absent where absence is allowed."""
 
     def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
@@ -85,10 +99,45 @@ class DateString(fields.Date):
         return value if isinstance(value, str) or value is None else value.isoformat()
 
 
+def unstorable_text(value: Any) -> dict[str, list[str]]:
+    """Field path -> problem for every string (value or key) in a raw document that no backend can store.
+
+    Walks the whole document, free-form parts such as `hours` included, without recursion, so a
+    deeply nested document cannot exhaust the stack here.
+    """
+    found: dict[str, list[str]] = {}
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem:
+                found.setdefault(path or "_schema", []).append(problem)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                child_path = f"{path}.{key}" if path else str(key)
+                problem = text_problem(key) if isinstance(key, str) else None
+                if problem:
+                    found.setdefault(path or "_schema", []).append(f"has a field name that {problem}")
+                    continue
+                stack.append((child_path, child))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{path}.{index}" if path else str(index), child) for index, child in enumerate(item))
+    return found
+
+
 class DocumentSchema(Schema):
     class Meta:
         unknown = EXCLUDE
         ordered = True
+
+    @pre_load
+    def _storable_text(self, data: Any, **kwargs: Any) -> Any:
+        """Refuse text that would fail on storing or rendering, wherever it is, naming its field."""
+        problems = unstorable_text(data)
+        if problems:
+            raise ValidationError(problems)
+        return data
 
 
 class DurationSchema(DocumentSchema):
@@ -299,10 +348,10 @@ class TeamQueryArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    department = fields.String(metadata={"description": "only teams of this department (exact name)"})
-    tag = fields.String(metadata={"description": "only teams with this tag"})
+    department = StorableString(metadata={"description": "only teams of this department (exact name)"})
+    tag = StorableString(metadata={"description": "only teams with this tag"})
     open_now = fields.Boolean(metadata={"description": "only teams open at this instant"})
-    q = fields.String(metadata={"description": "a plain substring filter on the team name"})
+    q = StorableString(metadata={"description": "a plain substring filter on the team name"})
     include_archived = fields.Boolean(load_default=False,
                                       metadata={"description": "admins only: list archived teams too"})
 

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from api.common import Blueprint, require_read, resolve_at
+from api.schemas import StorableString
 from directory.db import get_session
 from directory.search_sync import get_search
 
@@ -21,11 +22,11 @@ def _guard() -> None:
 
 
 class SearchArgsSchema(Schema):
-    q = fields.String(load_default="", validate=validate.Length(max=500),
-                      metadata={"description": "what the person typed", "example": "laptop wont start"})
-    department = fields.List(fields.String(), load_default=list, metadata={"description": "filter (repeatable)"})
-    tag = fields.List(fields.String(), load_default=list, metadata={"description": "filter (repeatable)"})
-    location = fields.List(fields.String(), load_default=list, metadata={"description": "filter (repeatable)"})
+    q = StorableString(load_default="", validate=validate.Length(max=500),
+                       metadata={"description": "what the person typed", "example": "laptop wont start"})
+    department = fields.List(StorableString(), load_default=list, metadata={"description": "filter (repeatable)"})
+    tag = fields.List(StorableString(), load_default=list, metadata={"description": "filter (repeatable)"})
+    location = fields.List(StorableString(), load_default=list, metadata={"description": "filter (repeatable)"})
     open_now = fields.Boolean(load_default=False, metadata={"description": "only teams open right now"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
@@ -56,7 +57,7 @@ class SearchResultsSchema(Schema):
 
 
 class SuggestArgsSchema(Schema):
-    q = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"example": "payr"})
+    q = StorableString(required=True, validate=validate.Length(min=1, max=100), metadata={"example": "payr"})
     limit = fields.Integer(load_default=8, validate=validate.Range(min=1, max=20))
 
 

@@ -29,6 +29,7 @@ from directory import auth, facts, services
 from directory.db import get_db, get_session
 from directory.models import Revision, Team, TeamTag
 from directory.search_sync import get_search
+from directory.text import storable
 
 blp = Blueprint("teams", __name__, description="Teams: what they help with, their hours and turnaround.")
 
@@ -182,6 +183,8 @@ class TeamBySlug(MethodView):
         """One team, with an ETag for conditional writes."""
         actor = auth.current_actor()
         include_archived = bool(actor and actor.is_admin)
+        if not storable(slug):
+            abort(404, message=f"No team with the slug {slug!r}.")
         with get_db().engine.connect() as connection:  # the hot path: no ORM session for a cache hit
             head = connection.execute(
                 select(Team.id, Team.version, Team.archived_at).where(Team.slug == slug)).first()

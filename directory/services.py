@@ -17,13 +17,16 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from directory.autoreply import normalize_address
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
 from directory.models import ContactAddress, Revision, SlugAlias, Team, TeamTag, utcnow
+from directory.text import storable
 
 CHANGED_KEY = "directory.changed_teams"
+MAX_REVISION = 2**31 - 1  # the largest number an integer column holds on every backend
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ def current_slug(session: Session | Connection, old: str) -> str | None:
 
 def get_team(session: Session, slug: str, *, include_archived: bool = False) -> Team:
     """The team with this slug; SlugMoved when it is an old slug of a team, NotFound otherwise."""
+    if not storable(slug):  # no team can have it, and PostgreSQL refuses to compare NUL
+        raise NotFound(f"No team with the slug {slug!r}.")
     team = session.scalar(select(Team).where(Team.slug == slug))
     if team is None:
         moved_to = current_slug(session, slug)
@@ -138,6 +143,21 @@ def _check_unique(session: Session, data: dict[str, Any], team_id: int | None) -
                        {"slug": [f"'{data['slug']}' is already the slug of {other.name}"]})
 
 
+def _flush_unique(session: Session, data: dict[str, Any]) -> None:
+    """Flush, reporting a slug taken by a concurrent save as the same Conflict `_check_unique` gives.
+
+    `_check_unique` cannot see a team another transaction is inserting at the same moment; the
+    database's unique index is the last word, and its refusal is a conflict, not a server error.
+    """
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if "slug" not in str(exc.orig).lower():
+            raise
+        raise Conflict(f"Another team already uses the slug '{data['slug']}'.",
+                       {"slug": [f"'{data['slug']}' was taken by another team saved at the same moment"]}) from exc
+
+
 def _unused_slug(session: Session, base: str) -> str:
     taken = set(session.scalars(select(Team.slug).where(Team.slug.like(f"{base}%"))))
     if base not in taken:
@@ -198,7 +218,7 @@ def create_team(session: Session, data: dict[str, Any], actor: Actor) -> Team:
     team = Team(created_at=now, updated_at=now, data={})
     _apply(team, data)
     session.add(team)
-    session.flush()
+    _flush_unique(session, data)
     _record(session, team, "create", actor)
     return team
 
@@ -239,7 +259,7 @@ def update_team(
         _claim_slug(session, data["slug"], team.id, team.slug)
     team.updated_at = utcnow()
     _apply(team, data)
-    session.flush()
+    _flush_unique(session, data)
     _record(session, team, action, actor, note)
     return True
 
@@ -263,6 +283,8 @@ def restore_revision(
     session: Session, team: Team, number: int, actor: Actor, *, expected_version: int | None = None
 ) -> Team:
     """Make an earlier version current again, as a new revision (history is never rewritten)."""
+    if not 0 < number <= MAX_REVISION:  # beyond what the column holds: no such revision
+        raise NotFound(f"{team.name} has no revision {number}.")
     revision = session.scalar(select(Revision).where(Revision.team_id == team.id, Revision.number == number))
     if revision is None:
         raise NotFound(f"{team.name} has no revision {number}.")

@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
@@ -127,14 +127,12 @@ def edit_team(slug: str) -> Any:
     rows = _row_change()
     if rows is not None:
         return _render_editor(rows, {}, team=team)
+    version = _form_version()
+    expected = -1 if version is None else version
     form = form_from_post(request.form)
     document, errors = _validated(form)
     if document is None:
         return _render_editor(form, errors, team=team, status=422)
-    try:
-        expected = int(form.version)
-    except ValueError:
-        expected = -1
     try:
         changed = services.update_team(session, team, document, actor, expected_version=expected)
         session.commit()
@@ -219,6 +217,9 @@ def team_history(slug: str) -> str:
         select(Revision).where(Revision.team_id == team.id).order_by(Revision.number.desc())))
     numbers = [r.number for r in revisions]
     newer, older = _int_arg("to"), _int_arg("from")
+    for number in (newer, older):
+        if number is not None and number not in numbers:  # checked here: a huge one overflows a query
+            raise NotFound(f"{team.name} has no version {number}: its versions are 1 to {max(numbers, default=0)}.")
     if newer is None and older is None and len(numbers) >= 2:
         newer, older = numbers[0], numbers[1]
     if newer is not None and older is not None and older > newer:
@@ -239,10 +240,18 @@ def team_history(slug: str) -> str:
 
 
 def _form_version() -> int | None:
-    try:
-        return int(request.form.get("version", ""))
-    except ValueError:
+    """The version the form was opened at; None when none was sent, 400 when it is not a version."""
+    text = request.form.get("version", "").strip()
+    if not text:
         return None
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if not 0 < number <= services.MAX_REVISION:
+        abort(400, description=f"The form's version field ({text[:20]!r}) is not a version number, so nothing "
+                               "was saved: reload the page and try again.")
+    return number
 
 
 @bp.route("/teams/<slug>/history/<int:number>/restore", methods=["POST"])
