@@ -64,8 +64,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.route("/healthz")
     def healthz() -> dict[str, str]:
-        """For load balancers: the process answers (touches neither database nor index)."""
-        return {"status": "ok"}
+        """For load balancers: the process answers (touches neither database nor index).
+
+        `search` is "rebuilding" while this process rebuilds a lost index (searches then answer
+        from the database), else "ok"; still a 200, since the app answers."""
+        return {"status": "ok", "search": app.extensions["directory_search"].status()}
 
     from directory.cli import register
 

@@ -1,9 +1,10 @@
 """Keeps the Whoosh index in step with the database, which is the source of truth.
 
 Every committed write is applied right after its commit; before answering a search, the index also
-catches up on changes made by other processes or hosts (it remembers the last revision id it
-applied). A missing, corrupt or outdated index is rebuilt; when the index cannot be used at all,
-search answers from the database with a plainer match.
+catches up on changes made by other processes or hosts, and on any of its own updates that failed
+(it remembers the last revision id it applied, and which change each recently written team is
+indexed as of). A missing, corrupt or outdated index is rebuilt in the background; until then, and
+whenever the index cannot be used at all, search answers from the database with a plainer match.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -22,13 +24,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from directory import hours
 from directory.models import Revision, Team, TeamTag
 from directory.services import CHANGED_KEY
-from search import SearchIndex, SearchResults
+from search import IndexLockedError, IndexUnusableError, SearchIndex, SearchResults
 
 log = logging.getLogger(__name__)
 
 # Revisions committed out of order by concurrent transactions land below the remembered id;
 # looking back this far on each catch-up picks them up.
 LOOKBACK = 50
+# After a failed background rebuild, searches keep answering from the database this long
+# before the next attempt (a full disk would otherwise be retried on every search).
+REBUILD_RETRY_SECONDS = 30.0
+# A lost index of at most this many teams is rebuilt within the request that notices (well under
+# a second); larger ones in the background. SEARCH_INLINE_REBUILD_TEAMS overrides it (0: never).
+INLINE_REBUILD_TEAMS = 100
 
 
 def index_document(team: Team) -> dict[str, Any]:
@@ -77,7 +85,20 @@ class OpenNow:
                 self._schedules[team_id] = (version, hours.Schedule.from_team(data.get("hours"), timezone))
 
 
+class IndexRebuilding(IndexUnusableError):
+    """The index is being rebuilt in the background: answer from the database meanwhile."""
+
+
 class SearchService:
+    """The index of this process, kept in step with the database.
+
+    A lost or corrupt index is rebuilt once, by a background thread of whichever process
+    notices first (the others' threads wait on the index's rebuild lock, then find it built),
+    while searches answer from `database_search`: a rebuild of thousands of teams takes tens of
+    seconds, far too long for a request to wait, and every worker noticing at once must not
+    rebuild at once.
+    """
+
     def __init__(self, app: Flask, factory: sessionmaker[Session]) -> None:
         self.index = SearchIndex(
             app.config["INDEX_DIR"], app.config.get("SYNONYMS_PATH"), lock_timeout=app.config["SEARCH_LOCK_TIMEOUT"]
@@ -89,53 +110,152 @@ class SearchService:
         # Whoosh's file lock is per process: threads of one process take turns here.
         self._write_lock = threading.RLock()
         self._checked = False
+        self._rebuilder: threading.Thread | None = None
+        self._rebuilt = threading.Event()
+        self._rebuilt.set()
+        self._retry_at = 0.0
+        self.inline_rebuild_teams = int(app.config.get("SEARCH_INLINE_REBUILD_TEAMS", INLINE_REBUILD_TEAMS))
 
-    # -- keeping up -------------------------------------------------------------------------
+    # -- rebuilding ----------------------------------------------------------------------------
+    @property
+    def rebuilding(self) -> bool:
+        """True while this process rebuilds the index or waits for another process's rebuild."""
+        thread = self._rebuilder
+        return thread is not None and thread.is_alive()
+
+    def status(self) -> str:
+        """For /healthz: "rebuilding" or "ok", from memory alone (never touches the index)."""
+        return "rebuilding" if self.rebuilding else "ok"
+
+    def start_rebuild(self) -> bool:
+        """Start the background rebuild unless one runs (or failed moments ago); True if started."""
+        with self._lock:
+            if self.rebuilding or time.monotonic() < self._retry_at:
+                return False
+            self._rebuilt.clear()
+            self._rebuilder = threading.Thread(target=self._rebuild_in_background, name="search-index-rebuild",
+                                               daemon=True)
+            self._rebuilder.start()
+            return True
+
+    def wait_rebuilt(self, timeout: float | None = None) -> bool:
+        """Wait for a background rebuild to end; True when none is running any more."""
+        return self._rebuilt.wait(timeout)
+
+    def _rebuild_in_background(self) -> None:
+        try:
+            with self.index.rebuild_lock():
+                if not self.index.is_usable():  # else another process rebuilt it while we waited
+                    self._build()
+            self._checked = True
+        except Exception:
+            log.exception("search index rebuild failed; searches answer from the database until it succeeds")
+            self._retry_at = time.monotonic() + REBUILD_RETRY_SECONDS
+        finally:
+            self._rebuilt.set()
+
+    def recover(self) -> None:
+        """Rebuild a lost or corrupt index: at once when the directory is small enough to take
+        well under a second (a new installation, tests), else in the background, raising
+        IndexRebuilding so the caller answers without the index meanwhile."""
+        self._checked = False
+        if not self.rebuilding and self.inline_rebuild_teams > 0:
+            with self.factory() as session:
+                small = count_teams(session) <= self.inline_rebuild_teams
+            if small:
+                with self.index.rebuild_lock():
+                    if not self.index.is_usable():
+                        self._build()
+                self._checked = True
+                return
+        self.start_rebuild()
+        raise IndexRebuilding("the search index is missing or unusable; it is being rebuilt")
+
     def ensure(self, progress: Callable[[int], None] | None = None) -> bool:
-        """Rebuild when the index is missing, corrupt or of an older schema; True if it did."""
+        """Rebuild now when the index is missing, corrupt or of an older schema; True if it did.
+
+        For `directory serve` before workers start, and for the CLI: requests never wait on this.
+        """
         if self.index.is_usable():
             return False
         self.rebuild(progress)
         return True
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild from the database now, after any rebuild another process is running."""
+        with self.index.rebuild_lock():
+            count = self._build(progress)
+        self._checked = True
+        return count
+
+    def _build(self, progress: Callable[[int], None] | None = None) -> int:
         with self.factory() as session:
             seq = newest_change(session)
+            # What the teams read below already include, so that catch-up skips re-applying them.
+            applied = dict(session.execute(select(Revision.team_id, func.max(Revision.id))
+                                           .where(Revision.id > max(0, seq - LOOKBACK), Revision.id <= seq)
+                                           .group_by(Revision.team_id)).all())
             teams = session.scalars(select(Team).where(Team.archived_at.is_(None)).execution_options(yield_per=500))
             with self._write_lock:
-                return self.index.rebuild((index_document(t) for t in teams), seq, progress)
+                return self.index.rebuild((index_document(t) for t in teams), seq, progress, applied=applied)
 
-    def apply_teams(self, team_ids: Iterable[int]) -> None:
-        """Index these teams as they are now in the database (archived ones are removed)."""
-        ids = list(team_ids)
-        if not ids:
-            return
-        if not self.index.is_usable():
-            self.rebuild()
-            return
-        with self.factory() as session:
-            seq = newest_change(session)
-            teams = list(session.scalars(select(Team).where(Team.id.in_(ids))))
-            found = {t.id for t in teams}
-            upserts = [index_document(t) for t in teams if not t.archived]
-            deletes = [t.id for t in teams if t.archived] + [i for i in ids if i not in found]
-        with self._write_lock:
-            self.index.apply(upserts, deletes, seq)
+    # -- keeping up -------------------------------------------------------------------------
+    def sync(self, team_ids: Iterable[int] = (), newest: int | None = None) -> None:
+        """Index `team_ids` as they are now, and every change the index has not applied.
 
-    def catch_up(self, newest: int | None = None) -> None:
-        """Apply what other processes or hosts committed since this index last looked.
-
-        `newest` is the newest revision id when the caller has just read it (one query saved).
+        The index records which change each recently written team is indexed as of, so a change
+        whose update failed (lock timeout, full disk, a worker killed after its commit) is
+        found and applied by the next sync, even after later changes moved the sequence past
+        it. `newest` is the newest change when the caller has just read it (one query saved).
         """
-        last = self.index.last_seq()
-        if newest is not None and newest <= last:
+        wanted = set(team_ids)
+        last, applied = self.index.state()
+        if not wanted and newest is not None and newest <= last:
             return
         with self.factory() as session:
             newest = newest_change(session)
-            if newest <= last:
+            if not wanted and newest <= last:
                 return
-            ids = set(session.scalars(select(Revision.team_id).where(Revision.id > max(0, last - LOOKBACK))))
-        self.apply_teams(ids)
+            # Revisions committed out of order by concurrent transactions land below the
+            # recorded sequence; looking back a little picks them up.
+            recent = session.execute(select(Revision.team_id, func.max(Revision.id))
+                                     .where(Revision.id > max(0, last - LOOKBACK)).group_by(Revision.team_id))
+            wanted |= {team_id for team_id, change in recent if applied.get(team_id, 0) < change}
+            upserts: list[dict[str, Any]] = []
+            deletes: list[int] = []
+            done: dict[int, int] = {}
+            ids = sorted(wanted)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                # The team and its newest revision in one statement: one snapshot of both.
+                as_of = (select(func.max(Revision.id)).where(Revision.team_id == Team.id)
+                         .correlate(Team).scalar_subquery())
+                found = set()
+                for team, change in session.execute(select(Team, as_of).where(Team.id.in_(chunk))):
+                    found.add(team.id)
+                    done[team.id] = change or 0
+                    if team.archived:
+                        deletes.append(team.id)
+                    else:
+                        upserts.append(index_document(team))
+                deletes += [i for i in chunk if i not in found]
+        with self._write_lock:
+            self.index.apply(upserts, deletes, newest, applied=done, keep_after=newest - LOOKBACK)
+
+    def apply_teams(self, team_ids: Iterable[int]) -> None:
+        """Index these teams as they are now in the database (archived ones are removed), along
+        with any change not yet applied. A lost index is rebuilt in the background instead."""
+        ids = list(team_ids)
+        if not ids or self.rebuilding:  # the rebuild, or the catch-up after it, includes them
+            return
+        if not self.index.is_usable():
+            self.recover()  # includes these teams, or raises while it runs in the background
+        self.sync(ids)
+
+    def catch_up(self, newest: int | None = None) -> None:
+        """Apply what other processes or hosts committed, and what failed here, since the index
+        last looked. `newest` is the newest revision id when the caller has just read it."""
+        self.sync((), newest)
 
     def after_commit(self, session: Session) -> None:
         changed = session.info.pop(CHANGED_KEY, None)
@@ -143,8 +263,8 @@ class SearchService:
             return
         try:
             self.apply_teams(changed)
-        except Exception:  # the data is committed; the next catch-up repairs the index
-            log.exception("search index update failed; it will catch up on the next search")
+        except Exception:  # the data is committed; the next sync (write or search) repairs the index
+            log.exception("search index update failed; the next search or write applies it")
 
     # -- answering -------------------------------------------------------------------------
     def query(self, session: Session, q: str, *, filters: dict[str, list[str]] | None = None,
@@ -160,31 +280,41 @@ class SearchService:
 
         try:
             return self._answer(ask, newest)
+        except IndexRebuilding:
+            log.info("search index is being rebuilt; answering from the database")
         except Exception:
             log.exception("search index unusable; answering from the database")
-            return database_search(session, q, filters=filters, open_ids=open_ids if open_now else None,
-                                   page=page, page_size=page_size)
+        return database_search(session, q, filters=filters, open_ids=open_ids if open_now else None,
+                               page=page, page_size=page_size)
 
     def _answer(self, ask: Callable[[], Any], newest: int | None = None) -> Any:
-        """Make sure the index is there and current, then ask; rebuild once if asking fails."""
-        with self._lock:
-            if not self._checked or not os.path.isdir(self.index.path):
-                self.ensure()
-                self._checked = True
+        """Ask the index, caught up; raise IndexRebuilding (after starting the rebuild) when it
+        is lost or corrupt, so the caller answers from the database without waiting."""
+        if self.rebuilding:
+            raise IndexRebuilding("the search index is being rebuilt")
+        if not self._checked or not os.path.isdir(self.index.path):
+            if not self.index.is_usable():
+                self.recover()
+            self._checked = True
         try:
-            self.catch_up(newest)
+            try:
+                self.catch_up(newest)
+            except IndexLockedError:  # a slow writer: answer from the index as it is, catch up next time
+                log.warning("search index catch-up waited too long for the write lock; answering as it is")
             return ask()
         except Exception:
-            log.exception("search index failed; rebuilding it")
-            with self._lock:
-                self.rebuild()
-            return ask()
+            if self.index.is_usable():
+                raise
+        self.recover()
+        self.catch_up()
+        return ask()
 
     def suggest(self, prefix: str, limit: int = 8) -> list[dict[str, Any]]:
         try:
             return self._answer(lambda: self.index.suggest(prefix, limit))
-        except Exception:
-            log.exception("search index unusable for suggestions")
+        except Exception as exc:
+            if not isinstance(exc, IndexRebuilding):
+                log.exception("search index unusable for suggestions")
             with self.factory() as session:
                 like = f"{prefix.strip()}%"
                 rows = session.scalars(select(Team).where(Team.archived_at.is_(None), Team.name.ilike(like))
@@ -193,6 +323,10 @@ class SearchService:
 
 
 _NEWEST = select(func.max(Revision.id))
+
+
+def count_teams(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Team).where(Team.archived_at.is_(None))) or 0
 
 
 def newest_change(connection: Session | Connection) -> int:

@@ -5,16 +5,21 @@ Works on plain team dicts (§1 of the contract plus `"id"`); the database glue l
 On-disk layout of `path`:
 - Whoosh files named after `INDEX_NAME`, which carries the schema version, so an index written
   by an older release is simply "absent" to this one (and `is_usable()` says False).
-- `state.json`: schema version and the last change sequence applied, written atomically while
-  the write lock is held, after the index commit (a crash in between leaves the sequence behind
-  the index, never ahead, so a catch-up re-applies rather than skips).
+- `state.json`: schema version, the last change sequence applied (every change up to it is in
+  the index) and `applied`, which teams were indexed as of which change above a recent point
+  (so a change whose update failed is told apart from one applied out of order), written
+  atomically while the write lock is held, after the index commit (a crash in between leaves
+  the state behind the index, never ahead, so a catch-up re-applies rather than skips).
 - `<INDEX_NAME>_WRITELOCK`: an fcntl lock every writer takes (the same file Whoosh's own
   writer would lock), with a timeout.
+- `.<dirname>.rebuild-lock`, beside the folder (so it survives the folder being deleted): held
+  for a whole rebuild, so that of the processes noticing a lost index only one rebuilds it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import heapq
 import json
@@ -297,25 +302,40 @@ class SearchIndex:
             return None
         return state if isinstance(state, dict) else None
 
-    def _write_state(self, seq: int, *, replace: bool = False) -> None:
-        """Record `seq` (max with the stored one unless `replace`). Call with the write lock held."""
-        state = self._read_state() or {}
-        current = state.get("last_seq", 0) if state.get("schema_version") == SCHEMA_VERSION else 0
-        new = int(seq) if replace else max(int(seq), int(current or 0))
+    def _write_state(self, seq: int, *, replace: bool = False, applied: dict[int, int] | None = None,
+                     keep_after: int | None = None) -> None:
+        """Record `seq` (max with the stored one unless `replace`) and merge `applied` (team id ->
+        change), forgetting entries at or below `keep_after`. Call with the write lock held."""
+        old_seq, old_applied = (0, {}) if replace else self.state()
+        new = int(seq) if replace else max(int(seq), old_seq)
+        merged = dict(old_applied)
+        for team_id, change in (applied or {}).items():
+            merged[int(team_id)] = max(int(change), merged.get(int(team_id), 0))
+        if keep_after is not None:
+            merged = {t: c for t, c in merged.items() if c > keep_after}
         fd, tmp = tempfile.mkstemp(prefix=".state-", dir=self.path)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"schema_version": SCHEMA_VERSION, "last_seq": new, "updated_at": time.time()}, f)
+            json.dump({"schema_version": SCHEMA_VERSION, "last_seq": new, "updated_at": time.time(),
+                       "applied": {str(t): c for t, c in sorted(merged.items())}}, f)
         os.replace(tmp, self.path / STATE_FILE)
+
+    def state(self) -> tuple[int, dict[int, int]]:
+        """(last change sequence applied, {team id: change it was indexed as of}); (0, {}) when
+        unknown. One small file read: cheap enough to call per search."""
+        state = self._read_state()
+        if not state or state.get("schema_version") != SCHEMA_VERSION:
+            return 0, {}
+        try:
+            seq = int(state.get("last_seq") or 0)
+            raw = state.get("applied") or {}
+            applied = {int(t): int(c) for t, c in raw.items()} if isinstance(raw, dict) else {}
+        except (TypeError, ValueError, AttributeError):
+            return 0, {}
+        return seq, applied
 
     def last_seq(self) -> int:
         """The last change sequence applied (0 when unknown). Cheap enough to call per search."""
-        state = self._read_state()
-        if not state or state.get("schema_version") != SCHEMA_VERSION:
-            return 0
-        try:
-            return int(state.get("last_seq") or 0)
-        except (TypeError, ValueError):
-            return 0
+        return self.state()[0]
 
     def is_usable(self) -> bool:
         """True when the index exists, opens and has this release's schema. Never raises."""
@@ -343,6 +363,25 @@ class SearchIndex:
     # -- writing ------------------------------------------------------------------------------
 
     @contextlib.contextmanager
+    def rebuild_lock(self) -> Iterator[None]:
+        """Held for a whole rebuild, waiting as long as another process's rebuild takes.
+
+        Beside the index folder rather than in it, so that deleting the folder does not give
+        each process a lock file of its own. A flock is per open file, so threads of one
+        process exclude each other too.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.parent / f".{self.path.name}.rebuild-lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
         """The index's write lock, retried with jitter until `lock_timeout`."""
         self.path.mkdir(parents=True, exist_ok=True)
@@ -360,8 +399,9 @@ class SearchIndex:
             lock.release()
 
     def rebuild(self, docs: Iterable[dict[str, Any]], seq: int,
-                progress: Callable[[int], None] | None = None) -> int:
-        """Index `docs` from scratch and record `seq` as the last change applied; returns the count.
+                progress: Callable[[int], None] | None = None, applied: dict[int, int] | None = None) -> int:
+        """Index `docs` from scratch and record `seq` as the last change applied (and `applied`,
+        as in `apply`); returns the count. Callers serialise rebuilds with `rebuild_lock()`.
 
         The new index is written in a scratch directory without holding the lock, then swapped
         in under the lock with one atomic table-of-contents write, so searches never see a
@@ -401,29 +441,32 @@ class SearchIndex:
                 whoosh_index.TOC(toc.schema, toc.segments, generation).write(storage, INDEX_NAME)
                 whoosh_index.clean_files(storage, INDEX_NAME, generation, toc.segments)
                 self._remove_other_versions()
-                self._write_state(seq, replace=True)
+                self._write_state(seq, replace=True, applied=applied)
             if progress is not None:
                 progress(count)
             return count
         finally:
             shutil.rmtree(build_dir, ignore_errors=True)
 
-    def apply(self, upserts: Iterable[dict[str, Any]], deletes: Iterable[int], seq: int) -> None:
+    def apply(self, upserts: Iterable[dict[str, Any]], deletes: Iterable[int], seq: int,
+              applied: dict[int, int] | None = None, keep_after: int | None = None) -> None:
         """Upsert and delete teams by id in one commit; record `seq` if above the stored one.
 
-        Idempotent, so replaying a range of changes is harmless. A team both upserted and
-        deleted in one call ends up deleted.
+        `applied` (team id -> change the written document is as of) is merged into the state,
+        whose entries at or below `keep_after` are forgotten; see `state()`. Idempotent, so
+        replaying a range of changes is harmless. A team both upserted and deleted in one call
+        ends up deleted.
         """
         delete_ids = list(dict.fromkeys(str(int(i)) for i in deletes))
         doomed = set(delete_ids)
         # Whoosh cannot delete what the same writer added, so a deleted team is never added.
         fields = [f for f in (document_fields(doc) for doc in upserts) if f["id"] not in doomed]
         with self._write_lock():
-            try:
-                ix = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
-            except Exception as exc:
-                raise IndexUnusableError(f"search index {self.path} cannot be opened; rebuild it") from exc
             if fields or delete_ids:
+                try:
+                    ix = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
+                except Exception as exc:
+                    raise IndexUnusableError(f"search index {self.path} cannot be opened; rebuild it") from exc
                 # _lk=False: we already hold that very lock file.
                 writer = ix.writer(_lk=False, codec=codec(), compound=False)
                 try:
@@ -436,7 +479,7 @@ class SearchIndex:
                     if not writer.is_closed:
                         writer.cancel()
                     raise
-            self._write_state(seq)
+            self._write_state(seq, applied=applied, keep_after=keep_after)
 
     def _remove_stale_builds(self) -> None:
         """Scratch directories left by a rebuild whose process died."""
