@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields
@@ -26,6 +26,7 @@ from api.common import (
 )
 from api.schemas import TEAM_FIELDS, TeamQueryArgsSchema, TeamSchema, canonical_team, load_team
 from directory import auth, facts, services
+from directory.autoreply import normalize_address
 from directory.db import get_db, get_session
 from directory.models import Revision, Team, TeamTag
 from directory.search_sync import get_search
@@ -157,11 +158,21 @@ class Teams(MethodView):
         team = services.create_team(session, canonical_team(data), actor)
         session.commit()
         blp.set_etag(etag_data(team))
-        return services.team_document(team, site_url()), 201, {
+        return _saved(team), 201, {
             "Location": url_for("teams.TeamBySlug", slug=team.slug, _external=True)}
 
 
-def _save(slug: str, document_for: Callable[[Team], dict[str, Any]]) -> dict[str, Any]:
+def _saved(team: Team) -> Any:
+    """The saved team as a read shows it, plus `warnings` when it lists an address that another team
+    answers for: the save stands, but its editor should know whose auto-replies that mail gets."""
+    doc = services.team_document(team, site_url())
+    warnings = services.address_warnings(get_session(), team)
+    if not warnings:
+        return doc
+    return jsonify({**TeamSchema().dump(doc), "warnings": warnings})
+
+
+def _save(slug: str, document_for: Callable[[Team], dict[str, Any]]) -> Any:
     """A conditional write: the If-Match ETag must name the version being replaced."""
     actor = require_writer()
     session = get_session()
@@ -171,7 +182,7 @@ def _save(slug: str, document_for: Callable[[Team], dict[str, Any]]) -> dict[str
     services.update_team(session, team, document_for(team), actor, expected_version=team.version)
     session.commit()
     blp.set_etag(etag_data(team))
-    return services.team_document(team, site_url())
+    return _saved(team)
 
 
 @blp.route("/teams/<slug>")
@@ -317,6 +328,78 @@ class Review(MethodView):
         session.commit()
         blp.set_etag(etag_data(team))
         return services.team_document(team, site_url())
+
+
+class TeamRefSchema(Schema):
+    slug = fields.String(metadata={"example": "payroll"})
+    name = fields.String(metadata={"example": "Payroll"})
+
+
+class AddressSchema(Schema):
+    address = fields.String(metadata={"example": "payroll@example.com"})
+    listed = fields.Boolean(metadata={"description": "whether this team lists it among its contacts (a team keeps "
+                                                     "answering for an address it removed until it hands it over)"})
+    answered_by = fields.Nested(TeamRefSchema, allow_none=True,
+                                metadata={"description": "the team whose auto-reply answers mail to the address"})
+    also_listed_by = fields.List(fields.Nested(TeamRefSchema), metadata={"description": "other teams listing it"})
+
+
+class AddressNoteSchema(Schema):
+    address = fields.String()
+    message = fields.String()
+    author = fields.String()
+    created_at = fields.String()
+
+
+class AddressesSchema(Schema):
+    addresses = fields.List(fields.Nested(AddressSchema))
+    notes = fields.List(fields.Nested(AddressNoteSchema), metadata={
+        "description": "only for the team's owners and administrators: other teams listing its addresses, "
+                       "addresses handed over to it"})
+
+
+class HandOverSchema(Schema):
+    to = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "the slug of the team to answer for the address from now on (it must list it); null "
+                       "hands it to the team that has listed it longest", "example": "payroll-queries"})
+
+
+@blp.route("/teams/<slug>/addresses")
+class Addresses(MethodView):
+    @blp.response(200, AddressesSchema)
+    @blp.alt_response(404, schema="Error")
+    def get(self, slug: str) -> dict[str, Any]:
+        """The team's e-mail addresses: which team's auto-reply answers each, and who else lists it."""
+        session = get_session()
+        team = _team_for_read(slug)
+        body: dict[str, Any] = {"addresses": services.address_listing(session, team)}
+        if services.may_manage_addresses(auth.current_actor(), team):
+            body["notes"] = [{"address": n.address, "message": n.message, "author": n.author,
+                              "created_at": n.created_at.isoformat(timespec="seconds")}
+                             for n in services.address_notes(session, team)]
+        return body
+
+
+@blp.route("/teams/<slug>/addresses/<address>/hand-over")
+class HandOverAddress(MethodView):
+    @blp.arguments(HandOverSchema)
+    @blp.response(200, AddressSchema)
+    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.alt_response(401, schema="Error")
+    @blp.alt_response(403, schema="Error")
+    @blp.alt_response(404, schema="Error")
+    @blp.alt_response(409, schema="Error")
+    def post(self, data: dict[str, Any], slug: str, address: str) -> dict[str, Any]:
+        """Let another team answer for an address this team answers for (its owners or an administrator)."""
+        actor = require_writer()
+        session = get_session()
+        team = _team_for_read(slug)
+        to = services.get_team(session, data["to"]) if data.get("to") else None
+        holder = services.hand_over_address(session, team, address, to, actor)
+        session.commit()
+        normal = normalize_address(address)
+        entry = [a for a in services.address_listing(session, holder or team) if a["address"] == normal]
+        return entry[0] if entry else {"address": normal, "listed": False, "answered_by": None, "also_listed_by": []}
 
 
 @blp.route("/teams/<slug>/status")

@@ -17,12 +17,14 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from directory.autoreply import normalize_address
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
-from directory.models import ContactAddress, Revision, SlugAlias, Team, TeamTag, utcnow
+from directory.models import AddressClaim, AddressNote, ContactAddress, Revision, SlugAlias, Team, TeamTag, utcnow
 from directory.text import storable
 
 CHANGED_KEY = "directory.changed_teams"
@@ -103,15 +105,16 @@ def email_addresses(data: dict[str, Any]) -> list[str]:
 
 
 _OWNER = (
-    select(Team.id, Team.version).join(ContactAddress)
-    .where(ContactAddress.address == bindparam("address"), Team.archived_at.is_(None))
-    .order_by(ContactAddress.id).limit(1)
+    select(Team.id, Team.version)
+    .join(AddressClaim, AddressClaim.team_id == Team.id)
+    .join(ContactAddress, (ContactAddress.team_id == Team.id) & (ContactAddress.address == AddressClaim.address))
+    .where(AddressClaim.address == bindparam("address"), Team.archived_at.is_(None))
 )
 
 
 def address_owner_head(connection: Session | Connection, address: str) -> Row[tuple[int, int]] | None:
-    """(id, version) of the team the auto-reply answers for: of the active teams listing the
-    address, the first to list it. Light enough for every incoming mail."""
+    """(id, version) of the team the auto-reply answers for: the team holding the address's claim
+    (`AddressClaim`), while it is active and lists the address. Light enough for every incoming mail."""
     return connection.execute(_OWNER, {"address": address}).first()
 
 
@@ -121,19 +124,169 @@ def address_owner(session: Session, address: str) -> Team | None:
 
 
 def shared_addresses(session: Session, team: Team) -> dict[str, list[str]]:
-    """For each address this team lists that other active teams list too: their names, owner first."""
+    """For each address this team lists that other active teams list too: their names, the team
+    answering for it first."""
     mine = [a.address for a in team.addresses]
     if not mine:
         return {}
+    holders = _holders(session, mine)
     rows = session.execute(
-        select(ContactAddress.address, Team.name).join(Team)
+        select(ContactAddress.address, Team.id, Team.name).join(Team)
         .where(ContactAddress.address.in_(mine), Team.id != team.id, Team.archived_at.is_(None))
         .order_by(ContactAddress.id)
     ).all()
+    rows = sorted(rows, key=lambda row: holders.get(row.address) != row.id)  # stable: listing order otherwise
     shared: dict[str, list[str]] = {}
-    for address, name in rows:
+    for address, _team_id, name in rows:
         shared.setdefault(address, []).append(name)
     return shared
+
+
+# --- who answers for an address -----------------------------------------------------------------
+
+
+def _holders(session: Session, addresses: Iterable[str]) -> dict[str, int]:
+    """Address -> id of the team holding its claim."""
+    return dict(session.execute(
+        select(AddressClaim.address, AddressClaim.team_id).where(AddressClaim.address.in_(list(addresses)))).all())
+
+
+def _note(session: Session, team_id: int, address: str, message: str, actor: Actor) -> None:
+    session.add(AddressNote(team_id=team_id, address=address, message=message, author=actor.name))
+
+
+def _claim_addresses(session: Session, team: Team, actor: Actor, before: set[str]) -> None:
+    """The first team to list an address comes to answer for it; a team that lists an address
+    another team answers for changes nothing but a note to that team's owners.
+
+    The insert does nothing when a concurrent save claimed the address first, so the database
+    decides who was first and neither save fails.
+    """
+    listed = [a.address for a in team.addresses]
+    if not listed:
+        return
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for address in listed:
+        session.execute(insert(AddressClaim).values(
+            address=address, team_id=team.id, claimed_at=utcnow(), claimed_by=actor.name,
+        ).on_conflict_do_nothing(index_elements=["address"]))
+    holders = _holders(session, listed)
+    for address in listed:
+        holder_id = holders[address]
+        if holder_id != team.id and address not in before:
+            holder = session.get(Team, holder_id)
+            _note(session, holder_id, address,
+                  f"{address} is also listed by {team.name} ({team.slug}), added by {actor.name}. "
+                  f"Auto-replies for it still come from {holder.name if holder else 'your team'}; only your "
+                  f"owners or an administrator can hand it over.", actor)
+
+
+def address_warnings(session: Session, team: Team) -> list[str]:
+    """For the editor who saved `team`: each address it lists that another team answers for."""
+    listed = [a.address for a in team.addresses]
+    holders = _holders(session, listed)
+    warnings = []
+    for address in listed:
+        holder_id = holders.get(address)
+        if holder_id is not None and holder_id != team.id:
+            holder = session.get(Team, holder_id)
+            assert holder is not None
+            warnings.append(
+                f"{address} is answered by {holder.name} ({holder.slug}): auto-replies for it come from "
+                f"{holder.name}, not {team.name}. {holder.name}'s owners have been told it is also listed by "
+                f"{team.name}; only they or an administrator can hand it over.")
+    return warnings
+
+
+def _next_lister(session: Session, address: str, team: Team) -> Team | None:
+    """The active team other than `team` that has listed the address longest."""
+    return session.scalar(
+        select(Team).join(ContactAddress)
+        .where(ContactAddress.address == address, Team.id != team.id, Team.archived_at.is_(None))
+        .order_by(ContactAddress.id).limit(1))
+
+
+def _pass_on(session: Session, claim: AddressClaim, to: Team | None, actor: Actor, why: str) -> None:
+    if to is None:
+        session.delete(claim)
+        return
+    claim.team_id, claim.claimed_at, claim.claimed_by = to.id, utcnow(), actor.name
+    _note(session, to.id, claim.address, f"{to.name} now answers for {claim.address}: {why}", actor)
+
+
+def _pass_on_claims(session: Session, team: Team, actor: Actor) -> None:
+    """Archiving a team (an administrator's decision) hands each address it answers for to the
+    team that has listed it longest, or leaves it unclaimed."""
+    for claim in session.scalars(select(AddressClaim).where(AddressClaim.team_id == team.id)).all():
+        _pass_on(session, claim, _next_lister(session, claim.address, team), actor,
+                 f"{team.name}, which answered for it, was archived by {actor.name}.")
+
+
+def may_manage_addresses(actor: Actor | None, team: Team) -> bool:
+    """The team's owners and administrators (whatever a token's scope) may see its address notes."""
+    if actor is None:
+        return False
+    return actor.is_admin or (bool(actor.email) and actor.email.lower() in
+                              {o.lower() for o in team.data.get("owners") or []})
+
+
+def hand_over_address(session: Session, team: Team, address: str, to: Team | None, actor: Actor) -> Team | None:
+    """Change which team answers for an address `team` answers for: only its owners or an
+    administrator may. `to` must list the address; None releases it to the team that has listed it
+    longest (or to nobody). Returns the team that now answers for it."""
+    normal = normalize_address(address)
+    claim = session.get(AddressClaim, normal) if normal else None
+    if claim is None:
+        raise NotFound(f"No team answers for {address}.")
+    if claim.team_id != team.id:
+        holder = session.get(Team, claim.team_id)
+        raise Conflict(f"{normal} is answered by {holder.name if holder else 'another team'}, not {team.name}.")
+    if not actor.may_edit(team.data):
+        raise Forbidden(f"Only {team.name}'s owners or an administrator may hand over {normal}.")
+    if to is not None:
+        if to.id == team.id:
+            return team
+        if to.archived or normal not in {a.address for a in to.addresses}:
+            raise InvalidTeam(f"{to.name} does not list {normal}.",
+                              {"to": [f"{to.name} must list {normal} among its e-mail contacts first"]})
+    else:
+        to = _next_lister(session, normal, team)
+        if to is None and normal in {a.address for a in team.addresses}:
+            raise InvalidTeam(f"No other team lists {normal}: name the team to answer for it, or remove it from "
+                              f"{team.name}'s contacts first.", {"to": ["no other team lists this address"]})
+    _pass_on(session, claim, to, actor, f"{team.name} handed it over ({actor.name}).")
+    session.flush()
+    return to
+
+
+def address_listing(session: Session, team: Team) -> list[dict[str, Any]]:
+    """The addresses `team` lists or answers for, each with who answers and who else lists it."""
+    held = session.scalars(select(AddressClaim.address).where(AddressClaim.team_id == team.id)).all()
+    addresses = list(dict.fromkeys([a.address for a in team.addresses] + list(held)))
+    holders = _holders(session, addresses)
+    listers: dict[str, list[Team]] = {}
+    for address, other in session.execute(
+        select(ContactAddress.address, Team).join(Team)
+        .where(ContactAddress.address.in_(addresses), Team.id != team.id, Team.archived_at.is_(None))
+        .order_by(ContactAddress.id)
+    ).all():
+        listers.setdefault(address, []).append(other)
+    mine = {a.address for a in team.addresses}
+    listing = []
+    for address in addresses:
+        holder = session.get(Team, holders[address]) if address in holders else None
+        listing.append({
+            "address": address,
+            "listed": address in mine,
+            "answered_by": None if holder is None else {"slug": holder.slug, "name": holder.name},
+            "also_listed_by": [{"slug": t.slug, "name": t.name} for t in listers.get(address, [])],
+        })
+    return listing
+
+
+def address_notes(session: Session, team: Team) -> list[AddressNote]:
+    return list(session.scalars(
+        select(AddressNote).where(AddressNote.team_id == team.id).order_by(AddressNote.id.desc())))
 
 
 def _check_unique(session: Session, data: dict[str, Any], team_id: int | None) -> None:
@@ -219,6 +372,7 @@ def create_team(session: Session, data: dict[str, Any], actor: Actor) -> Team:
     _apply(team, data)
     session.add(team)
     _flush_unique(session, data)
+    _claim_addresses(session, team, actor, set())
     _record(session, team, "create", actor)
     return team
 
@@ -257,9 +411,11 @@ def update_team(
     _check_unique(session, data, team.id)
     if data["slug"] != team.slug:
         _claim_slug(session, data["slug"], team.id, team.slug)
+    before = {a.address for a in team.addresses}
     team.updated_at = utcnow()
     _apply(team, data)
     _flush_unique(session, data)
+    _claim_addresses(session, team, actor, before)
     _record(session, team, action, actor, note)
     return True
 
@@ -272,6 +428,7 @@ def archive_team(session: Session, team: Team, actor: Actor, *, expected_version
         raise StaleVersion(f"{team.name} changed since you loaded it (now version {team.version}).", team.version)
     if team.archived:
         return
+    _pass_on_claims(session, team, actor)
     team.archived_at = utcnow()
     team.updated_at = team.archived_at
     team.addresses = []

@@ -209,7 +209,7 @@ def test_session_writes_need_csrf(app: Any, client: Any, make_team: Any) -> None
         accounts.create_user(get_session(), "admin@example.com", password="a long password", is_admin=True)
         get_session().commit()
     with client.session_transaction() as sess:
-        sess["_user_id"] = "1"
+        sess["_user_id"] = "1:0"  # id:session generation, as User.get_id makes it
         sess["_fresh"] = True
     response = client.post("/api/v1/teams", json={"name": "No CSRF"})
     assert response.status_code == 400
