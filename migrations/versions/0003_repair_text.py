@@ -3,19 +3,94 @@
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01 10:30:00
+
+Before the schemas refused them, a lone surrogate ("\\ud800") could be saved inside a team's JSON
+document and NUL anywhere on SQLite (and inside JSON on PostgreSQL). Such a team broke its page,
+its API read, its history and the export for good. Each lone surrogate becomes U+FFFD (the
+replacement character) and each NUL is removed, in teams, their tag and address rows, and every
+revision. Self-contained on purpose: it must do the same thing whatever the application code
+becomes later.
 """
 
 from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# In stored JSON text: a NUL or surrogate escape, or a raw NUL. Pairs (emoji) match too, and come
+# out unchanged, since they decode to one valid character.
+SUSPECT_JSON = re.compile(r"\\u(?:0000|d[89a-f][0-9a-f]{2})|\x00", re.IGNORECASE)
+
+TEAM_COLUMNS = ("slug", "name", "department", "location", "timezone")
+REVISION_COLUMNS = ("action", "author", "note")
+
+
+def repaired(value: Any) -> Any:
+    """The value with lone surrogates replaced by U+FFFD and NUL removed, in every string and key."""
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value.replace("\x00", ""))
+    if isinstance(value, list):
+        return [repaired(item) for item in value]
+    if isinstance(value, dict):
+        return {repaired(key): repaired(item) for key, item in value.items()}
+    return value
+
+
+def _repair_table(connection: sa.Connection, name: str, text_columns: tuple[str, ...]) -> None:
+    """Rewrite the rows of `name` whose JSON `data` or text columns hold unstorable text."""
+    table = sa.table(name, sa.column("id"), sa.column("data", sa.JSON),
+                     *(sa.column(column, sa.Text) for column in text_columns))
+    query = sa.select(table.c.id, sa.cast(table.c.data, sa.Text).label("data"),
+                      *(table.c[column] for column in text_columns))
+    for row in connection.execute(query).mappings().all():
+        changes: dict[str, Any] = {}
+        if row["data"] is not None and SUSPECT_JSON.search(row["data"]):
+            data = json.loads(row["data"])
+            fixed = repaired(data)
+            if json.dumps(fixed) != json.dumps(data):
+                changes["data"] = fixed
+        for column in text_columns:
+            if row[column] is not None and repaired(row[column]) != row[column]:
+                changes[column] = repaired(row[column])
+        if changes:
+            connection.execute(table.update().where(table.c.id == row["id"]).values(**changes))
+
+
+def _repair_keyed_rows(connection: sa.Connection, name: str, column: str) -> None:
+    """Repair one text column of a per-team table keyed by (team, text): a repaired value the team
+    already has is a duplicate, and the damaged row goes."""
+    table = sa.table(name, sa.column("team_id"), sa.column(column, sa.Text))
+    rows = connection.execute(sa.select(table.c.team_id, table.c[column])).all()
+    present = {(team_id, value) for team_id, value in rows}
+    for team_id, value in rows:
+        if value is None or repaired(value) == value:
+            continue
+        fixed = repaired(value)
+        match = sa.and_(table.c.team_id == team_id, table.c[column] == value)
+        if (team_id, fixed) in present:
+            connection.execute(table.delete().where(match))
+        else:
+            connection.execute(table.update().where(match).values({column: fixed}))
+            present.add((team_id, fixed))
+
 
 def upgrade() -> None:
-    pass
+    connection = op.get_bind()
+    _repair_table(connection, "teams", TEAM_COLUMNS)
+    _repair_table(connection, "revisions", REVISION_COLUMNS)
+    _repair_keyed_rows(connection, "team_tags", "tag")
+    _repair_keyed_rows(connection, "contact_addresses", "address")
 
 
 def downgrade() -> None:
-    pass
+    """Nothing to undo: the damaged text cannot be stored back, and the repair loses nothing readable."""
