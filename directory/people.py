@@ -59,13 +59,14 @@ def owned_teams(session: Session, email: str) -> list[Team]:
 
 def changes_by_others(session: Session, teams: list[Team], email: str, *, since: datetime | None = None,
                       limit: int = 20) -> list[Revision]:
-    """The newest revisions of these teams made by someone other than `email`, newest first: what
-    an owner has not seen because they did not do it."""
+    """The newest changes to these teams made by someone other than `email`, newest first: what an
+    owner has not seen because they did not do it (a team's creation is not a change to it)."""
     if not teams:
         return []
     stmt = (
         select(Revision)
-        .where(Revision.team_id.in_([t.id for t in teams]), func.lower(Revision.author) != email.lower())
+        .where(Revision.team_id.in_([t.id for t in teams]), func.lower(Revision.author) != email.lower(),
+               Revision.action != "create")
         .order_by(Revision.created_at.desc(), Revision.id.desc())
         .limit(limit)
     )

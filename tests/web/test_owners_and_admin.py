@@ -113,6 +113,7 @@ def test_my_teams_lists_what_i_keep_what_needs_review_and_others_changes(
     others = section(html, "changes-title")
     assert "Dave Bowman" in others and 'href="/teams/payroll/history?from=1&to=2"' in others
     assert "version 3" not in others  # her own change is not news to her
+    assert "Payroll, version 1<" not in others  # nor is the team's creation a change to it
     assert "Tax" not in others
 
 
