@@ -207,6 +207,7 @@ def team(slug: str) -> str:
     now, fixed = requested_instant()
     view = build_team_view(team.data, now, reader_tz_from_request(), current_app.config.get("DIRECTORY_CHAT_URL", ""))
     department_slug = services.slugify(team.department) if team.department else None
+    known_names(team.data.get("owners") or [])  # every owner's name in one query
     return render_template(
         "team.html", team=team, view=view, data=team.data, fixed_time=fixed,
         may_edit=bool(actor and actor.may_edit(team.data)),
@@ -273,7 +274,7 @@ def login() -> str | Response:
         else:
             session = get_session()
             try:
-                user = accounts.authenticate(session, email, password, client=request.remote_addr or "")
+                user = accounts.authenticate(session, email, password, client=auth.sign_in_client())
             except accounts.TooManyAttempts as refused:
                 error, status = refused.message, 429
             else:
