@@ -144,10 +144,10 @@ def sign_in(tab: Any, live: LiveServer, email: str, password: str = DEMO_PASSWOR
     assert tab.locator(".site-nav__who").inner_text()
 
 
-def screenshot(tab: Any, name: str, *, readme: bool = False) -> Path:
+def screenshot(tab: Any, name: str, *, readme: bool = False, full_page: bool = True) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
-    tab.screenshot(path=str(path), full_page=True)
+    tab.screenshot(path=str(path), full_page=full_page)
     if readme and os.environ.get("UPDATE_README_SCREENSHOT"):  # tests leave tracked files alone
         docs = ROOT / "docs"
         docs.mkdir(exist_ok=True)
@@ -163,7 +163,7 @@ def log_in(live_server: LiveServer) -> Callable[..., None]:
 
 @pytest.fixture
 def shoot() -> Callable[..., Path]:
-    """shoot(tab, "name.png", readme=False): a full-page screenshot under tests/artifacts/."""
+    """shoot(tab, "name.png", readme=False, full_page=True): a screenshot under tests/artifacts/."""
     return screenshot
 
 

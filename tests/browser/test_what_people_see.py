@@ -207,4 +207,6 @@ def test_error_summary_links_move_focus_to_their_fields(new_context: Any, live_s
         assert focused["uncovered"], (text, focused)  # in view, not under the sticky bar
         assert focused["labelTop"] >= focused["barBottom"] - 1, (text, focused)
         reached.update({start: focused["id"] for start in expected if text.startswith(start)})
+        if text.startswith("Opening hours"):
+            shoot(page, "editor-error-link-focus.png", full_page=False)  # what the person sees after the click
     assert reached == expected
