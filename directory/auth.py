@@ -38,7 +38,18 @@ def connected_peer() -> str:
 
 
 def _from_trusted_proxy() -> bool:
-    addr = connected_peer()
+    return _is_trusted_proxy(connected_peer())
+
+
+def sign_in_client() -> str:
+    """The client address sign-in failures are counted against; empty when it is one of the trusted
+    proxies (PROXY_FIX off behind a proxy), since every user would then share it and a stranger's
+    guesses would lock everyone out. Accounts are throttled either way."""
+    addr = request.remote_addr or ""
+    return "" if _is_trusted_proxy(addr) else addr
+
+
+def _is_trusted_proxy(addr: str) -> bool:
     try:
         ip = ipaddress.ip_address(addr)
     except ValueError:

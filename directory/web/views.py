@@ -299,6 +299,13 @@ def logout() -> str | Response:
         if user is not None:
             accounts.end_sessions(user)
             session.commit()
+    if current_user.is_authenticated:
+        # A copied or stolen session cookie must not outlive signing out: end them all.
+        session = get_session()
+        user = session.get(User, current_user.id)
+        if user is not None:
+            accounts.end_sessions(user)
+            session.commit()
     logout_user()
     flash("You are signed out.", "success")
     return redirect(url_for("web.home"))

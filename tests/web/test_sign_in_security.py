@@ -99,6 +99,24 @@ def test_one_address_trying_many_accounts_is_throttled(app: Flask) -> None:
     assert attempt(colleague, "erin@example.com", PASSWORD).status_code == 302
 
 
+def test_the_proxys_own_address_is_not_throttled_for_everyone(web_app: Any) -> None:
+    """Behind a proxy without PROXY_FIX every request comes from the proxy: counting failures by that
+    address would let one person's guesses lock every colleague out. The account is still protected."""
+    app = web_app(DIRECTORY_TRUSTED_PROXIES=["10.0.0.5"])
+    add_user(app, "erin@example.com")
+    add_user(app, "dana@example.com")
+    via_proxy = app.test_client()
+    via_proxy.environ_base["REMOTE_ADDR"] = "10.0.0.5"
+    for n in range(accounts.CLIENT_LIMIT):
+        assert attempt(via_proxy, f"person{n}@example.com", "wrong-password").status_code == 401
+    assert attempt(via_proxy, "erin@example.com", PASSWORD).status_code == 302
+    colleague = app.test_client()
+    colleague.environ_base["REMOTE_ADDR"] = "10.0.0.5"
+    for _ in range(accounts.ACCOUNT_LIMIT):
+        attempt(colleague, "dana@example.com", "wrong-password")
+    assert attempt(colleague, "dana@example.com", PASSWORD).status_code == 429
+
+
 def test_the_throttle_is_shared_by_every_app_server(tmp_path: Path) -> None:
     """Failures live in the database, so workers and servers sharing it count the same attempts."""
     url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
