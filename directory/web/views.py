@@ -186,91 +186,17 @@ def _search_url(q: str, selected: dict[str, list[str]], open_now: bool, page: in
     return url_for("web.search", **args)
 
 
-AZ_PAGE_SIZE = 100
-
-
-class AzEntry(NamedTuple):
-    id: int
-    slug: str
-    name: str
-    department: str | None
-    letter: str
-
-
-def _az_letter_and_key(name: str) -> tuple[str, tuple[int, str, str]]:
-    """The group letter ("Émile" files under E; digits and signs under #) and the A–Z sort key."""
-    folded = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
-    first = folded[:1].upper()
-    letter = first if first.isalpha() else "#"
-    return letter, (0 if letter == "#" else 1, letter, folded)
-
-
-def _az_entries(session: Any) -> list[AzEntry]:
-    """Every active team in A–Z order, light columns only, rebuilt only after a change.
-
-    Keyed by the change sequence (every write records a revision), so each worker sorts the
-    directory once per change instead of loading every team document on every request.
-    """
-    newest = newest_change(session)
-    cached = current_app.extensions.get("directory_az")
-    if cached is not None and cached[0] == newest:
-        return cached[1]  # type: ignore[no-any-return]
-    rows = session.execute(select(Team.id, Team.slug, Team.name, Team.department)
-                           .where(Team.archived_at.is_(None))).all()
-    keyed = []
-    for team_id, slug, name, department in rows:
-        letter, key = _az_letter_and_key(name)
-        keyed.append((key, slug, AzEntry(team_id, slug, name, department, letter)))
-    keyed.sort(key=lambda item: (item[0], item[1]))
-    entries = [entry for _key, _slug, entry in keyed]
-    current_app.extensions["directory_az"] = (newest, entries)
-    return entries
-
-
 @bp.route("/teams")
-def teams_index() -> str | Response:
-    """The A–Z list, AZ_PAGE_SIZE teams a page; a letter's link opens the page where it starts.
-
-    `?letter=B` (bookmarkable) redirects to that page, at the letter's heading.
-    """
+def teams_index() -> str:
     session = get_session()
-    entries = _az_entries(session)
-    starts: dict[str, int] = {}
-    for index, entry in enumerate(entries):
-        starts.setdefault(entry.letter, index)
-    pages = max(1, math.ceil(len(entries) / AZ_PAGE_SIZE))
-
-    def letter_url(letter: str) -> str:
-        page = starts[letter] // AZ_PAGE_SIZE + 1
-        return url_for("web.teams_index", **({"page": page} if page > 1 else {})) + f"#{_az_anchor(letter)}"
-
-    wanted = (request.args.get("letter") or "").strip().upper()[:1]
-    if wanted:
-        wanted = wanted if wanted.isalpha() else "#"
-        following = [letter for letter in starts if letter >= wanted or wanted == "#"]
-        target = wanted if wanted in starts else min(following, key=lambda ltr: starts[ltr], default=None)
-        return redirect(letter_url(target) if target else url_for("web.teams_index", page=pages))
-    page = _page_number(request.args.get("page"))
-    if page > pages:
-        return redirect(url_for("web.teams_index", page=pages))
-    shown = entries[(page - 1) * AZ_PAGE_SIZE:page * AZ_PAGE_SIZE]
-    groups: list[dict[str, Any]] = []
-    for entry in shown:
-        if not groups or groups[-1]["letter"] != entry.letter:
-            groups.append({"letter": entry.letter, "anchor": _az_anchor(entry.letter), "teams": [],
-                           "continued": starts[entry.letter] < (page - 1) * AZ_PAGE_SIZE})
-        groups[-1]["teams"].append(entry)
-    return render_template(
-        "teams_index.html", groups=groups, total=len(entries), page=page, pages=pages,
-        first=(page - 1) * AZ_PAGE_SIZE + 1, last=(page - 1) * AZ_PAGE_SIZE + len(shown),
-        letters=[(letter, letter_url(letter)) for letter in starts],
-        open_ids=get_search().open_now.open_ids(session, utcnow()),
-        page_url=lambda n: url_for("web.teams_index", **({"page": n} if n > 1 else {})),
-    )
-
-
-def _az_anchor(letter: str) -> str:
-    return f"letter-{letter}" if letter != "#" else "letter-other"
+    now = utcnow()
+    teams = list(services.active_teams(session))
+    open_ids = get_search().open_now.open_ids(session, now)
+    letters: OrderedDict[str, list[Team]] = OrderedDict()
+    for team in sorted(teams, key=lambda t: t.name.lower()):
+        first = team.name[:1].upper()
+        letters.setdefault(first if first.isalpha() else "#", []).append(team)
+    return render_template("teams_index.html", letters=letters, open_ids=open_ids, total=len(teams))
 
 
 @bp.route("/teams/<slug>")
