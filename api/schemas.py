@@ -231,6 +231,23 @@ class AutoReplyTemplateSchema(DocumentSchema):
             raise ValidationError(errors)
 
 
+class AtMost(validate.Validator):
+    """A length limit that says how long the text is and how much to cut ("Description is 50,312
+    characters; the most is 50,000 — shorten it by 312."), not marshmallow's bare "Longer than maximum length"."""
+
+    def __init__(self, limit: int, label: str) -> None:
+        self.limit, self.label = limit, label
+
+    def __call__(self, value: str) -> str:
+        if len(value) > self.limit:
+            raise ValidationError(f"{self.label} is {len(value):,} characters; the most is {self.limit:,} — "
+                                  f"shorten it by {len(value) - self.limit:,}.")
+        return value
+
+
+DESCRIPTION_MAX = 50_000
+
+
 class TeamSchema(DocumentSchema):
     """A team as CONTRACT §1 defines it, read and written alike."""
 
@@ -244,8 +261,8 @@ class TeamSchema(DocumentSchema):
     name = Text(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "Payroll"})
     summary = Text(load_default=None, allow_none=True, validate=validate.Length(max=500),
                    metadata={"example": "Salaries, payslips, tax codes and expense reimbursement."})
-    description = Text(load_default=None, allow_none=True, validate=validate.Length(max=50_000),
-                       metadata={"description": "Markdown; rendered sanitised on the page.",
+    description = Text(load_default=None, allow_none=True, validate=AtMost(DESCRIPTION_MAX, "Description"),
+                       metadata={"description": "Markdown; rendered sanitised on the page.", "maxLength": DESCRIPTION_MAX,
                                  "example": "We pay everyone. **Payslips** are online on the 25th."})
     department = Text(load_default=None, allow_none=True, validate=validate.Length(max=200),
                       metadata={"example": "Finance"})

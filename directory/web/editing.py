@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from api.schemas import load_team
+from api.schemas import DESCRIPTION_MAX, load_team
 from directory import auth, services
 from directory.autoreply import normalize_address
 from directory.db import get_session
@@ -77,6 +77,7 @@ def _choices() -> dict[str, Any]:
         "booking_methods": BOOKING_METHODS, "contact_kinds": CONTACT_KINDS, "duration_units": DURATION_UNITS,
         "day_names": DAY_NAMES, "weekdays": WEEKDAYS, "timezones": sorted(available_timezones()),
         "countries": sorted(holidays.list_supported_countries()),
+        "description_max": DESCRIPTION_MAX,
     }
 
 
@@ -321,3 +322,19 @@ def also_listed_by(team: Team | None, value: str | None) -> str | None:
         return None
     listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
     return f"Also listed by {listed}"
+
+
+# --------------------------------------------------------------------------- the editor's body limit
+
+EDITOR_MAX_BYTES = 8 * 1024 * 1024
+"""What the editor's forms may post: well above MAX_CONTENT_LENGTH (1 MiB, which stays for the API),
+so an over-long paste comes back as a field error with the text kept instead of a bare 413."""
+
+
+@bp.url_value_preprocessor
+def _editor_body_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # URL value preprocessors run before every before_request hook, CSRF's form read included.
+    if endpoint in ("web.edit_team", "web.new_team") and request.method == "POST":
+        limit = max(EDITOR_MAX_BYTES, request.max_content_length or 0)
+        request.max_content_length = limit
+        request.max_form_memory_size = limit

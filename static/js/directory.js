@@ -297,6 +297,27 @@
     syncHours();
   }
 
+  /* ------------------------------------------------------------ character counters */
+  /* A textarea with data-max-chars keeps its "n of max characters" line current as one types,
+   * counting characters as the server does (code points, not UTF-16 units). */
+  function setUpCharCounters() {
+    document.querySelectorAll("textarea[data-max-chars]").forEach(function (area) {
+      var counter = document.querySelector('[data-char-count-for="' + area.id + '"]');
+      var max = parseInt(area.dataset.maxChars, 10);
+      if (!counter || !max) return;
+      var format = function (n) { return n.toLocaleString("en-GB"); };
+      function update() {
+        var n = Array.from(area.value).length;
+        var over = n - max;
+        counter.textContent = format(n) + " of " + format(max) + " characters" +
+          (over > 0 ? " — " + format(over) + " too many" : "");
+        counter.classList.toggle("char-count--over", over > 0);
+      }
+      area.addEventListener("input", update);
+      update();
+    });
+  }
+
   /* ------------------------------------------------------------ small things */
   function setUpConfirm() {
     document.addEventListener("submit", function (event) {
@@ -357,6 +378,7 @@
     setUpStatus();
     setUpFacets();
     setUpEditor();
+    setUpCharCounters();
     setUpConfirm();
     setUpCopy();
     focusProblems();

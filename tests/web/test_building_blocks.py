@@ -90,7 +90,7 @@ def test_a_stored_team_fills_the_form() -> None:
                                                    "closures": []},
                            "response_time": {"value": 2.0, "unit": "days"}, "owners": ["a@example.com"]}, 7)
     assert form.version == "7" and form.hours_published
-    assert form.weekly["mon"] == [{"start": "22:00", "end": "06:00"}]
+    assert form.weekly["mon"] == [{"start": "22:00", "end": "06:00", "overnight": "yes"}]  # stored overnight: already confirmed
     assert form.get("response_time.value") == "2"
     assert form.get("owners") == "a@example.com"
     assert not form_from_team({"name": "Y"}).hours_published

@@ -474,3 +474,46 @@ def test_the_editor_and_team_page_say_who_else_lists_a_shared_mailbox(
 def test_an_address_nobody_else_lists_gets_no_note(owner_client: FlaskClient, payroll: Any) -> None:
     assert "Also listed by" not in text(owner_client.get("/teams/payroll/edit"))
     assert "Also listed by" not in text(owner_client.get("/teams/payroll"))
+
+
+# --------------------------------------------------------------------------- long descriptions, kept
+
+
+def test_an_over_long_description_says_by_how_much_and_keeps_the_text(
+        app: Flask, owner_client: FlaskClient, payroll: Any, editor_fields: Any) -> None:
+    fields = editor_fields(owner_client, "payroll")
+    fields["description"] = "word " * 10_062 + "end.xx"  # 50,316 characters
+    response = owner_client.post("/teams/payroll/edit", data=fields)
+    html = text(response)
+    assert response.status_code == 422
+    assert "Description is 50,316 characters; the most is 50,000 — shorten it by 316." in html
+    assert "Longer than maximum length" not in html
+    assert fields["description"] in html  # what was typed is still in the box
+    assert "50,316 of 50,000 characters — 316 too many" in html
+    assert stored(app).version == 1
+
+
+def test_the_editor_counts_characters(owner_client: FlaskClient, payroll: Any) -> None:
+    html = text(owner_client.get("/teams/payroll/edit"))
+    assert 'data-max-chars="50000"' in html
+    assert "42 of 50,000 characters" in html  # "We pay everyone. **Payslips** on the 25th."
+
+
+def test_a_post_over_the_api_body_limit_comes_back_as_a_field_error(
+        app: Flask, owner_client: FlaskClient, payroll: Any, editor_fields: Any) -> None:
+    fields = editor_fields(owner_client, "payroll")
+    fields["description"] = "é" * 700_000  # 1.4 MB as UTF-8: over MAX_CONTENT_LENGTH (1 MiB)
+    fields["summary"] = "Typed alongside"
+    response = owner_client.post("/teams/payroll/edit", data=fields)
+    html = text(response)
+    assert response.status_code == 422
+    assert "Description is 700,000 characters; the most is 50,000 — shorten it by 650,000." in html
+    assert 'value="Typed alongside"' in html and "é" * 1000 in html
+    assert stored(app).version == 1
+
+
+def test_the_api_keeps_its_one_mebibyte_limit(client: FlaskClient, payroll: Any, auth_headers: dict[str, str]) -> None:
+    body = '{"name": "Payroll", "description": "' + "x" * (1024 * 1024) + '"}'
+    response = client.put("/api/v1/teams/payroll", data=body, content_type="application/json",
+                          headers={**auth_headers, "If-Match": "whatever"})
+    assert response.status_code == 413
