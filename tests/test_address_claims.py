@@ -179,3 +179,44 @@ def test_the_api_warns_tells_the_holder_and_hands_over(app: Flask, client: Flask
     assert handed.json["answered_by"] == {"slug": "squatters", "name": "Squatters"}
     assert client.get(f"/api/v1/auto-reply?to={MAILBOX}&format=json").json["team"]["slug"] == "squatters"
     assert client.post(url, json={"to": "squatters"}, headers=alice).status_code == 409  # no longer Payroll's
+
+
+# --------------------------------------------------------------------------- the migration
+
+
+def test_the_migration_records_todays_answers_as_claims(storage_url: str) -> None:
+    """Upgrading keeps every auto-reply where it was: the team that listed an address first holds it."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from directory.db import alembic_config, make_engine
+
+    engine = make_engine(storage_url)
+    cfg = alembic_config(storage_url)
+
+    def migrate(to: str, down: bool = False) -> None:
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(cfg, to)
+
+    try:
+        migrate("0003")
+        with engine.begin() as connection:
+            for team_id, slug in ((1, "payroll"), (2, "payroll-queries")):
+                connection.execute(text(
+                    "INSERT INTO teams (id, slug, name, timezone, data, version, created_at, updated_at) "
+                    "VALUES (:id, :slug, :slug, 'UTC', '{}', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                    {"id": team_id, "slug": slug})
+            connection.execute(text("INSERT INTO contact_addresses (id, address, team_id) VALUES "
+                                    "(1, 'queries@example.com', 2), (2, 'payroll@example.com', 1), "
+                                    "(3, 'payroll@example.com', 2)"))
+        migrate("0004")
+        with engine.connect() as connection:
+            claims = dict(connection.execute(text("SELECT address, team_id FROM address_claims")).all())
+            generations = connection.execute(text("SELECT COUNT(*) FROM users WHERE session_generation <> 0")).scalar()
+        assert claims == {"payroll@example.com": 1, "queries@example.com": 2}
+        assert generations == 0
+        migrate("0003", down=True)
+        migrate("0004")
+    finally:
+        engine.dispose()
