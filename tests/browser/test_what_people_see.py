@@ -156,9 +156,11 @@ def test_no_page_scrolls_sideways_on_a_phone(new_context: Any, live_server: Any,
         assert overflow(page) <= 0, (path, overflow(page), wide_elements(page))
 
 
-@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1024, "height": 768}, DESKTOP],
+                         ids=["phone", "tablet", "desktop"])
 def test_restore_button_is_on_screen(new_context: Any, live_server: Any, log_in: Any, history_team: str,
                                      shoot: Any, viewport: dict[str, int]) -> None:
+    """Stacked in a narrow card (a phone, or beside the diff at 1280 px), a table when there is room."""
     page = new_context(viewport=viewport).new_page()
     log_in(page, ADMIN)
     page.goto(live_server(f"/teams/{history_team}/history"))
