@@ -402,6 +402,83 @@ class HandOverAddress(MethodView):
         return entry[0] if entry else {"address": normal, "listed": False, "answered_by": None, "also_listed_by": []}
 
 
+class TeamRefSchema(Schema):
+    slug = fields.String(metadata={"example": "payroll"})
+    name = fields.String(metadata={"example": "Payroll"})
+
+
+class AddressSchema(Schema):
+    address = fields.String(metadata={"example": "payroll@example.com"})
+    listed = fields.Boolean(metadata={"description": "whether this team lists it among its contacts (a team keeps "
+                                                     "answering for an address it removed until it hands it over)"})
+    answered_by = fields.Nested(TeamRefSchema, allow_none=True,
+                                metadata={"description": "the team whose auto-reply answers mail to the address"})
+    also_listed_by = fields.List(fields.Nested(TeamRefSchema), metadata={"description": "other teams listing it"})
+
+
+class AddressNoteSchema(Schema):
+    address = fields.String()
+    message = fields.String()
+    author = fields.String()
+    created_at = fields.String()
+
+
+class AddressesSchema(Schema):
+    addresses = fields.List(fields.Nested(AddressSchema))
+    notes = fields.List(fields.Nested(AddressNoteSchema), metadata={
+        "description": "only for the team's owners and administrators: other teams listing its addresses, "
+                       "addresses handed over to it"})
+
+
+class HandOverSchema(Schema):
+    to = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "the slug of the team to answer for the address from now on (it must list it); null "
+                       "hands it to the team that has listed it longest", "example": "payroll-queries"})
+
+
+@blp.route("/teams/<slug>/addresses")
+class Addresses(MethodView):
+    @blp.response(200, AddressesSchema)
+    @blp.alt_response(404, schema="Error")
+    def get(self, slug: str) -> dict[str, Any]:
+        """The team's e-mail addresses: which team's auto-reply answers each, and who else lists it."""
+        session = get_session()
+        team = _team_for_read(slug)
+        body: dict[str, Any] = {"addresses": services.address_listing(session, team)}
+        if services.may_manage_addresses(auth.current_actor(), team):
+            body["notes"] = [{"address": n.address, "message": n.message, "author": n.author,
+                              "created_at": n.created_at.isoformat(timespec="seconds")}
+                             for n in services.address_notes(session, team)]
+        return body
+
+
+@blp.route("/teams/<slug>/addresses/<address>/hand-over")
+class HandOverAddress(MethodView):
+    @blp.arguments(HandOverSchema)
+    @blp.response(200, AddressSchema)
+    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.alt_response(401, schema="Error")
+    @blp.alt_response(403, schema="Error")
+    @blp.alt_response(404, schema="Error")
+    @blp.alt_response(409, schema="Error")
+    def post(self, data: dict[str, Any], slug: str, address: str) -> dict[str, Any]:
+        """Let another team answer for an address this team answers for (its owners or an administrator)."""
+        actor = require_writer()
+        session = get_session()
+        team = _team_for_read(slug)
+        to = None
+        if data.get("to"):
+            try:
+                to = services.get_team(session, data["to"])
+            except services.SlugMoved as moved:  # an old slug in the body names the team; no redirect
+                to = services.get_team(session, moved.slug)
+        holder = services.hand_over_address(session, team, address, to, actor)
+        session.commit()
+        normal = normalize_address(address)
+        entry = [a for a in services.address_listing(session, holder or team) if a["address"] == normal]
+        return entry[0] if entry else {"address": normal, "listed": False, "answered_by": None, "also_listed_by": []}
+
+
 @blp.route("/teams/<slug>/status")
 class Status(MethodView):
     @blp.arguments(AtArgsSchema, location="query")

@@ -174,6 +174,8 @@ def test_the_api_warns_tells_the_holder_and_hands_over(app: Flask, client: Flask
 
     url = f"/api/v1/teams/payroll/addresses/{MAILBOX}/hand-over"
     assert client.post(url, json={"to": "squatters"}, headers=bob).status_code == 403
+    assert client.post(url, json={"to": "nobody"}, headers=alice).status_code == 404
+    assert client.post(url, json={"to": "squatters"}).status_code == 401
     handed = client.post(url, json={"to": "squatters"}, headers=alice)
     assert handed.status_code == 200
     assert handed.json["answered_by"] == {"slug": "squatters", "name": "Squatters"}
