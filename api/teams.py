@@ -102,7 +102,9 @@ class StatusSchema(Schema):
                                  "null when open or closed as usual (nights, weekends)"})
     at = fields.String(metadata={"description": "the instant answered for"})
     timezone = fields.String(metadata={"example": "Europe/London"})
-    text = fields.Dict(metadata={"description": "the same facts in words: badge, reply, and the reader's versions",
+    text = fields.Dict(metadata={"description": "the same facts in words: badge (with the reason when a holiday or "
+                                                "closure keeps the team closed), badge_zoned (naming the team's zone), "
+                                                "reply, and the reader's versions",
                                  "example": {"badge": "Open until 17:30", "reply": "Reply expected by Tue 24 Nov, 13:30"}})
 
 

@@ -254,7 +254,7 @@ def build_team_view(data: dict[str, Any], now: datetime, reader_tz: str | None, 
         view.response_time_text = wording.format_duration(data["response_time"])
     view.booking = booking_action(data.get("booking"), contacts, chat_url, data.get("location"))
     view.contacts = [contact_link(c, chat_url) for c in contacts]
-    if not found.status["open"]:  # shown beside "Closed", so nobody reads the 24/7 line as closed too
+    if view.published and not found.status["open"]:  # beside "Closed", so nobody reads the 24/7 line as closed too
         view.urgent = [contact_link(c, chat_url) for c in facts.urgent_contacts(contacts)]
     done = found.words.get("services") or []
     for i, service in enumerate(data.get("services") or []):

@@ -415,3 +415,9 @@ def test_team_page_shows_the_urgent_line_beside_the_closed_badge(client: FlaskCl
     html = text(client.get(f"/teams/payroll?at={TUESDAY_10_LONDON}"))  # open: no need to point elsewhere
     status = html[html.index('id="status"'):html.index('class="reply-by"')]
     assert 'id="urgent-contacts"' not in status
+
+
+def test_no_urgent_line_when_hours_are_not_published(client: FlaskClient, make_team: Any) -> None:
+    make_team(hours=None, contacts=[{"kind": "phone", "value": "+44 20 7946 0199", "label": "Out-of-hours line"}])
+    html = text(client.get(f"/teams/payroll?at={TUESDAY_10_LONDON}"))
+    assert 'id="urgent-contacts"' not in html and "Out-of-hours line" in html
