@@ -94,7 +94,7 @@ def test_team_in_another_time_zone(new_context: Any, live_server: Any, watched: 
         page.reload()
         status = page.request.get(status_url).json()
     assert ("badge--open" in badge.get_attribute("class")) == status["open"]
-    expect_text(badge, r"^(Open until|Closed — opens)")
+    expect_text(badge, r"^(Open until|(Closed|Temporarily closed)\b.* — opens)")  # "Closed for Christmas Day — opens …"
     if status["text"]["badge_reader"]:
         expect_text(page.locator("#status-badge-reader"), "your time")
     expect_text(page.locator(".reply-by__main"), "If you ask now, expect a reply by")
@@ -105,7 +105,7 @@ def test_team_in_another_time_zone(new_context: Any, live_server: Any, watched: 
     from playwright.sync_api import expect
 
     expect(page.locator("#status")).to_have_attribute("data-refreshed-at", re.compile(r"^\d{4}-"))
-    expect_text(badge, r"^(Open until|Closed — opens)")
+    expect_text(badge, r"^(Open until|(Closed|Temporarily closed)\b.* — opens)")  # "Closed for Christmas Day — opens …"
     shoot(page, "team-other-timezone.png")
     assert not problems, problems
 
