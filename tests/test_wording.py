@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from directory.hours import WEEKDAYS, Schedule, team_status
-from directory.wording import describe_status, format_duration, format_instant, humanize_delta
+from directory.wording import describe_status, format_duration, format_instant, humanize_delta, zone_label
 
 LONDON = ZoneInfo("Europe/London")
 HOURS: dict[str, Any] = {
@@ -250,3 +250,12 @@ def test_zoned_badge_names_the_teams_zone() -> None:
     assert kolkata["badge_zoned"] == "Closed — opens Monday at 09:00 London time (in 2 days)"
     always = {"weekly": {day: [["00:00", "24:00"]] for day in WEEKDAYS}}
     assert describe(ldn(2026, 11, 23, 23, 0), hours=always)["badge_zoned"] == "Open around the clock"
+
+
+@pytest.mark.parametrize(
+    ("tz", "expected"),
+    [("Asia/Kolkata", "Kolkata time"), ("America/Argentina/Buenos_Aires", "Buenos Aires time"), ("UTC", "UTC"),
+     ("Etc/GMT+5", "Etc/GMT+5")],
+)
+def test_zone_label(tz: str, expected: str) -> None:
+    assert zone_label(tz) == expected
