@@ -517,3 +517,10 @@ def test_the_api_keeps_its_one_mebibyte_limit(client: FlaskClient, payroll: Any,
     response = client.put("/api/v1/teams/payroll", data=body, content_type="application/json",
                           headers={**auth_headers, "If-Match": "whatever"})
     assert response.status_code == 413
+
+
+def test_the_character_count_describes_its_box(owner_client: FlaskClient, payroll: Any) -> None:
+    html = text(owner_client.get("/teams/payroll/edit"))
+    box = re.search(r'<textarea id="f-description"[^>]*>', html)
+    assert box and 'aria-describedby="f-description-hint f-description-count"' in box.group(0)
+    assert 'id="f-description-count"' in html
