@@ -98,10 +98,11 @@ def history_team(live_server: Any) -> str:
     ("/teams/payroll", ["#header-q"]),
     ("/no-such-page", ["#header-q", "#error-q"]),
 ])
-def test_typed_search_text_is_readable(new_context: Any, live_server: Any, shoot: Any,
+def test_typed_search_text_is_readable(new_context: Any, live_server: Any, shoot: Any, watched: Any,
                                        path: str, boxes: list[str]) -> None:
     """Every search box on the page shows what is typed (and its placeholder) at 4.5:1 or more."""
     page = new_context().new_page()
+    problems = watched(page)
     page.goto(live_server(path))
     found = page.locator("input[type=search]")
     assert sorted(found.evaluate_all("els => els.map(el => '#' + el.id)")) == sorted(boxes)
@@ -116,6 +117,7 @@ def test_typed_search_text_is_readable(new_context: Any, live_server: Any, shoot
         assert seen["ratio"] >= 4.5, (path, selector, seen)
     if path == "/":
         shoot(page, "home-typed-search.png")
+    assert not problems, problems  # no JavaScript error, no CSP violation
 
 
 def test_the_contrast_check_can_tell_white_on_white(page: Any, live_server: Any) -> None:
@@ -135,9 +137,10 @@ def test_the_contrast_check_can_tell_white_on_white(page: Any, live_server: Any)
 
 
 def test_no_page_scrolls_sideways_on_a_phone(new_context: Any, live_server: Any, log_in: Any,
-                                             history_team: str, shoot: Any) -> None:
+                                             history_team: str, shoot: Any, watched: Any) -> None:
     """At 390 px: home, results, a team seen from another zone (with "your time"), history, editor."""
     page = new_context(viewport=PHONE, timezone_id="Asia/Kolkata").new_page()
+    problems = watched(page)
     pages = [("/", "phone-home.png"), ("/search?q=payroll", "phone-results.png")]
     for team in ("payroll", "it-out-of-hours", "workplace-sydney"):
         pages.append((f"/teams/{team}", f"phone-team-{team}.png"))
@@ -154,14 +157,16 @@ def test_no_page_scrolls_sideways_on_a_phone(new_context: Any, live_server: Any,
         page.goto(live_server(path))
         shoot(page, name)
         assert overflow(page) <= 0, (path, overflow(page), wide_elements(page))
+    assert not problems, problems  # no JavaScript error, no CSP violation
 
 
 @pytest.mark.parametrize("viewport", [PHONE, {"width": 1024, "height": 768}, DESKTOP],
                          ids=["phone", "tablet", "desktop"])
 def test_restore_button_is_on_screen(new_context: Any, live_server: Any, log_in: Any, history_team: str,
-                                     shoot: Any, viewport: dict[str, int]) -> None:
+                                     shoot: Any, watched: Any, viewport: dict[str, int]) -> None:
     """Stacked in a narrow card (a phone, or beside the diff at 1280 px), a table when there is room."""
     page = new_context(viewport=viewport).new_page()
+    problems = watched(page)
     log_in(page, ADMIN)
     page.goto(live_server(f"/teams/{history_team}/history"))
     restore = page.get_by_role("button", name=re.compile(r"^Restore version 1$"))
@@ -169,11 +174,13 @@ def test_restore_button_is_on_screen(new_context: Any, live_server: Any, log_in:
     assert seen["inside"] and not seen["clipped"], seen
     assert overflow(page) <= 0, wide_elements(page)
     shoot(page, f"history-{viewport['width']}.png")
+    assert not problems, problems  # no JavaScript error, no CSP violation
 
 
 def test_error_summary_links_move_focus_to_their_fields(new_context: Any, live_server: Any, log_in: Any,
-                                                        history_team: str, shoot: Any) -> None:
+                                                        history_team: str, shoot: Any, watched: Any) -> None:
     page = new_context().new_page()
+    problems = watched(page)
     log_in(page, ADMIN)
     page.goto(live_server(f"/teams/{history_team}/edit"))
     page.get_by_label("Team name").fill("")
@@ -212,3 +219,4 @@ def test_error_summary_links_move_focus_to_their_fields(new_context: Any, live_s
         if text.startswith("Opening hours"):
             shoot(page, "editor-error-link-focus.png", full_page=False)  # what the person sees after the click
     assert reached == expected
+    assert not problems, problems  # no JavaScript error, no CSP violation
