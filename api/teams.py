@@ -225,7 +225,10 @@ class TeamBySlug(MethodView):
     @blp.alt_response(404, schema="Error")
     @blp.alt_response(409, schema="Error")
     def put(self, data: dict[str, Any], slug: str) -> dict[str, Any]:
-        """Replace a team; send back the ETag you read in If-Match."""
+        """Replace a team; send back the ETag you read in If-Match (`*` is refused with 428).
+
+        The answer adds `warnings` when the team lists an e-mail address another team answers for.
+        """
         return _save(slug, lambda team: canonical_team(data))
 
     @blp.etag
