@@ -126,10 +126,11 @@ def authenticate(session: Session, email: str, password: str, *, client: str = "
 
 
 def _check_throttle(session: Session, account: str, client: str, now: datetime) -> None:
-    since = now - THROTTLE_WINDOW
+    """TooManyAttempts, saying for how long, while the window holds too many failures for either key."""
+    keys = [SignInFailure.account == account] + ([SignInFailure.client == client] if client else [])
     recent = session.execute(
         select(SignInFailure.account, SignInFailure.client, SignInFailure.at)
-        .where(SignInFailure.at >= since, or_(SignInFailure.account == account, SignInFailure.client == client))
+        .where(SignInFailure.at >= now - THROTTLE_WINDOW, or_(*keys))
         .order_by(SignInFailure.at.desc())
     ).all()
     until = None
