@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from directory import accounts, auth, hours, people, services
 from directory.db import get_session
 from directory.models import Team, User
-from directory.search_sync import get_search
+from directory.search_sync import get_search, newest_change
 from directory.web import bp, render_error, safe_next, utcnow
 from directory.web.present import REVIEW_WARNING_DAYS, badge_for, build_team_view, reader_timezone
 
@@ -186,17 +186,96 @@ def _search_url(q: str, selected: dict[str, list[str]], open_now: bool, page: in
     return url_for("web.search", **args)
 
 
+AZ_PAGE_SIZE = 100
+
+
+class AzEntry(NamedTuple):
+    id: int
+    slug: str
+    name: str
+    department: str | None
+    letter: str
+
+
+def _az_letter_and_key(name: str) -> tuple[str, tuple[int, str, str]]:
+    """The group letter ("Émile" files under E; digits and signs under #) and the A–Z sort key."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
+    first = folded[:1].upper()
+    letter = first if first.isalpha() else "#"
+    return letter, (0 if letter == "#" else 1, letter, folded)
+
+
+def _az_entries(session: Any) -> tuple[list[AzEntry], dict[str, int]]:
+    """Every active team in A–Z order (light columns only) and where each letter starts.
+
+    Rebuilt only after a change (keyed by the change sequence: every write records a revision), so
+    each worker sorts once per change instead of loading every team document on every request.
+    """
+    newest = newest_change(session)
+    cached = current_app.extensions.get("directory_az")
+    if cached is not None and cached[0] == newest:
+        return cached[1], cached[2]
+    rows = session.execute(select(Team.id, Team.slug, Team.name, Team.department)
+                           .where(Team.archived_at.is_(None))).all()
+    keyed = []
+    for team_id, slug, name, department in rows:
+        letter, key = _az_letter_and_key(name)
+        keyed.append((key, slug, AzEntry(team_id, slug, name, department, letter)))
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    entries = [entry for _key, _slug, entry in keyed]
+    starts: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        starts.setdefault(entry.letter, index)
+    current_app.extensions["directory_az"] = (newest, entries, starts)
+    return entries, starts
+
+
 @bp.route("/teams")
-def teams_index() -> str:
+def teams_index() -> str | Response:
+    """The A–Z list, AZ_PAGE_SIZE teams a page; a letter's link opens the page where it starts.
+
+    `?letter=B` (bookmarkable) redirects to that page, at the letter's heading.
+    """
     session = get_session()
-    now = utcnow()
-    teams = list(services.active_teams(session))
-    open_ids = get_search().open_now.open_ids(session, now)
-    letters: OrderedDict[str, list[Team]] = OrderedDict()
-    for team in sorted(teams, key=lambda t: t.name.lower()):
-        first = team.name[:1].upper()
-        letters.setdefault(first if first.isalpha() else "#", []).append(team)
-    return render_template("teams_index.html", letters=letters, open_ids=open_ids, total=len(teams))
+    entries, starts = _az_entries(session)
+    pages = max(1, math.ceil(len(entries) / AZ_PAGE_SIZE))
+
+    base = url_for("web.teams_index")  # built once: a page has a hundred-odd links
+
+    def page_url(page: int) -> str:
+        return f"{base}?page={page}" if page > 1 else base
+
+    def letter_url(letter: str) -> str:
+        return page_url(starts[letter] // AZ_PAGE_SIZE + 1) + f"#{_az_anchor(letter)}"
+
+    wanted = (request.args.get("letter") or "").strip()[:1]
+    if wanted:
+        wanted = _az_letter_and_key(wanted)[0]
+        target = next((letter for letter in starts if letter >= wanted), None)  # "#" sorts first, as in `starts`
+        return redirect(letter_url(target) if target else page_url(pages))
+    page = _page_number(request.args.get("page"))
+    if page > pages:
+        return redirect(page_url(pages))
+    shown = entries[(page - 1) * AZ_PAGE_SIZE:page * AZ_PAGE_SIZE]
+    groups: list[dict[str, Any]] = []
+    for entry in shown:
+        if not groups or groups[-1]["letter"] != entry.letter:
+            groups.append({"letter": entry.letter, "anchor": _az_anchor(entry.letter), "teams": [],
+                           "continued": starts[entry.letter] < (page - 1) * AZ_PAGE_SIZE})
+        groups[-1]["teams"].append(entry)
+    return render_template(
+        "teams_index.html", groups=groups, total=len(entries), page=page, pages=pages,
+        first=(page - 1) * AZ_PAGE_SIZE + 1, last=(page - 1) * AZ_PAGE_SIZE + len(shown),
+        letters=[(letter, f"#{_az_anchor(letter)}" if start // AZ_PAGE_SIZE + 1 == page else letter_url(letter))
+                 for letter, start in starts.items()],
+        open_ids=get_search().open_now.open_ids(session, utcnow()),
+        page_url=page_url,
+        team_url_prefix=url_for("web.team", slug="-")[:-1],  # slugs need no escaping
+    )
+
+
+def _az_anchor(letter: str) -> str:
+    return f"letter-{letter}" if letter != "#" else "letter-other"
 
 
 @bp.route("/teams/<slug>")
