@@ -187,10 +187,8 @@ def address_warnings(session: Session, team: Team) -> list[str]:
     holders = _holders(session, listed)
     warnings = []
     for address in listed:
-        holder_id = holders.get(address)
-        if holder_id is not None and holder_id != team.id:
-            holder = session.get(Team, holder_id)
-            assert holder is not None
+        holder = session.get(Team, holders[address]) if address in holders else None
+        if holder is not None and holder.id != team.id:
             warnings.append(
                 f"{address} is answered by {holder.name} ({holder.slug}): auto-replies for it come from "
                 f"{holder.name}, not {team.name}. {holder.name}'s owners have been told it is also listed by "
