@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,17 +12,20 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import fields, validate
 
-from api.cache import LRUCache
+from api.cache import LRUCache, RenderBudget
 from api.common import AtArgsSchema, Blueprint, require_read, resolve_at, site_url
 from api.schemas import StorableString
 from directory import facts, services
-from directory.autoreply import normalize_address, render_auto_reply
+from directory.autoreply import AutoReply, normalize_address, render_auto_reply
 from directory.db import get_db, get_session
 from directory.models import Team
 
 blp = Blueprint("auto_reply", __name__, description="Auto-replies for mail systems and bots.")
 
 MAX_AGE = 300
+# Renders of one team's own template per minute and process, whatever the parameters vary
+# (AUTO_REPLY_RENDERS_PER_MINUTE overrides): the usual request, a reader's time zone, an instant.
+RENDERS_PER_MINUTE = 3
 
 
 @blp.before_request
@@ -48,7 +52,10 @@ RESPONSES = {
         "application/json": {"schema": {"type": "object", "properties": {
             "subject": {"type": "string"}, "text": {"type": "string"}, "html": {"type": "string"},
             "team": {"type": "object"}, "facts": {"type": "object"}, "template_used": {"type": "string"},
-            "template_error": {"type": "string", "nullable": True}}}},
+            "template_error": {"type": "string", "nullable": True},
+            "template_skipped": {"type": "string", "nullable": True,
+                                 "description": "why the default wording answers although the team has a "
+                                                "template (it was rendered too often this minute)"}}}},
     },
 }
 
@@ -66,52 +73,94 @@ def _valid_for(found: facts.TeamFacts, explicit_at: bool) -> int:
     return max(0, min(limit, int((nxt.astimezone(UTC) - found.at.astimezone(UTC)) / timedelta(seconds=1))))
 
 
-def _replies() -> LRUCache[tuple[Any, ...], tuple[bytes, str, str, datetime]]:
+@dataclass(frozen=True)
+class _Rendered:
+    """One render of a team's reply for one minute, shared by every format asked for."""
+
+    reply: AutoReply
+    found: facts.TeamFacts
+    team: dict[str, str]
+    until: datetime | None  # None for an instant given explicitly: it holds as long as the version
+    template_skipped: str | None = None
+
+
+def _replies() -> LRUCache[tuple[Any, ...], _Rendered]:
     return current_app.extensions["directory_replies"]
 
 
+def _renders() -> RenderBudget[int]:
+    budget = current_app.extensions.get("directory_reply_renders")
+    if budget is None:
+        per_minute = int(current_app.config.get("AUTO_REPLY_RENDERS_PER_MINUTE", RENDERS_PER_MINUTE))
+        budget = current_app.extensions.setdefault("directory_reply_renders", RenderBudget(per_minute))
+    return budget
+
+
+def _has_template(template: Any) -> bool:
+    return isinstance(template, dict) and any(
+        isinstance(template.get(part), str) and template[part].strip() for part in ("subject", "body"))
+
+
 def answer(team_id: int, version: int, args: dict[str, Any]) -> Response:
-    """Render the reply; without `at`, "now" is the current minute and the answer is reused
-    within it (and within its validity), per team version, format and reader time zone."""
+    """The reply for the minute asked about (`at`, else now).
+
+    Replies are worded to the minute and hours are whole minutes, so every instant of a minute
+    gets its minute's reply. One render serves every format, cached per team version, minute,
+    reader time zone and site; and a team's own template is rendered at most
+    AUTO_REPLY_RENDERS_PER_MINUTE times a minute per process, whatever varies: beyond that the
+    default wording answers, with the same facts, uncached. So varying `at`, `tz`, `format` or
+    the Host cannot make a costly template render without bound.
+    """
     explicit = args.get("at") is not None
     now = datetime.now(UTC)
-    minute = now.replace(second=0, microsecond=0)
-    key = (team_id, version, minute, args["format"], args.get("tz"), site_url())
-    cached = None if explicit else _replies().get(key)
-    if cached is None or cached[3] <= now:
-        team = get_session().get(Team, team_id)
-        at = resolve_at(args["at"], team.timezone) if explicit else minute
-        body, mimetype, subject, valid = _render(team, at, args)
-        cached = (body, mimetype, subject, now + timedelta(seconds=valid))
-        if not explicit:
-            _replies().put(key, cached)
-    body, mimetype, subject, until = cached
+    if explicit:
+        at = args["at"]
+        asked = (at if at.tzinfo is None else at.astimezone(UTC)).replace(second=0, microsecond=0)
+    else:
+        asked = now.replace(second=0, microsecond=0)
+    key = (team_id, version, explicit, asked, args.get("tz"), site_url())
+    rendered = _replies().get(key)
+    if rendered is None or (rendered.until is not None and rendered.until <= now):
+        rendered = _render(team_id, asked, explicit, args.get("tz"), now)
+        if rendered.template_skipped is None:
+            _replies().put(key, rendered)
+    body, mimetype = _body(rendered, args["format"])
     response = Response(body, mimetype=mimetype)
-    response.headers["X-Auto-Reply-Subject"] = subject
-    max_age = MAX_AGE if explicit else max(0, int((until - now).total_seconds()))
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["X-Auto-Reply-Subject"] = rendered.reply.subject.encode("ascii", "replace").decode()
+    if rendered.template_skipped is not None:
+        response.headers["Cache-Control"] = "no-cache"
+    else:
+        max_age = MAX_AGE if rendered.until is None else max(0, int((rendered.until - now).total_seconds()))
+        response.headers["Cache-Control"] = f"public, max-age={max_age}"
     return response
 
 
-def _render(team: Team, at: datetime, args: dict[str, Any]) -> tuple[bytes, str, str, int]:
-    found = facts.team_facts(team.data, at, args.get("tz"))
-    reply = render_auto_reply(facts.reply_facts(team.data, found, f"{site_url()}/teams/{team.slug}"),
-                              team.data.get("auto_reply"))
-    fmt = args["format"]
+def _render(team_id: int, asked: datetime, explicit: bool, tz: str | None, now: datetime) -> _Rendered:
+    team = get_session().get(Team, team_id)
+    at = resolve_at(asked, team.timezone) if explicit else asked
+    found = facts.team_facts(team.data, at, tz)
+    url = f"{site_url()}/teams/{team.slug}"
+    template = team.data.get("auto_reply")
+    skipped = None
+    if _has_template(template) and not _renders().take(team_id):
+        template, skipped = None, "the team's template was rendered too often this minute; default wording"
+    reply = render_auto_reply(facts.reply_facts(team.data, found, url), template)
+    until = None if explicit else now + timedelta(seconds=_valid_for(found, False))
+    return _Rendered(reply, found, {"slug": team.slug, "name": team.name, "url": url}, until, skipped)
+
+
+def _body(rendered: _Rendered, fmt: str) -> tuple[bytes, str]:
+    reply = rendered.reply
     if fmt == "json":
-        body = json.dumps({
-            "subject": reply.subject, "text": reply.text, "html": reply.html,
-            "team": {"slug": team.slug, "name": team.name, "url": f"{site_url()}/teams/{team.slug}"},
-            "facts": facts.status_json(found),
+        return json.dumps({
+            "subject": reply.subject, "text": reply.text, "html": reply.html, "team": rendered.team,
+            "facts": facts.status_json(rendered.found),
             "template_used": reply.template_used, "template_error": reply.template_error,
-        }, ensure_ascii=False).encode()
-        mimetype = "application/json"
-    elif fmt == "html":
-        body, mimetype = reply.html.encode(), "text/html"
-    else:
-        body, mimetype = reply.text.encode(), "text/plain"
-    subject = reply.subject.encode("ascii", "replace").decode()
-    return body, mimetype, subject, _valid_for(found, args.get("at") is not None)
+            "template_skipped": rendered.template_skipped,
+        }, ensure_ascii=False).encode(), "application/json"
+    if fmt == "html":
+        return reply.html.encode(), "text/html"
+    return reply.text.encode(), "text/plain"
 
 
 @blp.route("/auto-reply")

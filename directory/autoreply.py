@@ -14,9 +14,11 @@ treated as untrusted:
 * Unknown variable names are refused (``check_template`` names them; a render falls back);
   a missing key or attribute of a known variable renders as empty text, so
   ``{{ booking.url }}`` is blank when no booking is set.
-* Every loop iteration, call, filter and produced character is charged to one work budget;
-  values may not grow past a size limit, ``range`` past ``MAX_RANGE`` items, integers past
-  64 bits; the output stops at ``MAX_OUTPUT_CHARS``; a deadline backs all of this up.
+* Every loop iteration, call, filter, produced character and element of a value walked is
+  charged to one work budget; values may not grow past a size limit, ``range`` past
+  ``MAX_RANGE`` items, a call past 32 arguments, integers past 64 bits; the output stops at
+  ``MAX_OUTPUT_CHARS``; a deadline backs all of this up. ``check_template`` refuses a template
+  whose trial render on the largest team a template can meet needs more than half the budget.
 * The HTML body is the text render escaped as a whole, then split into paragraphs, lists
   and http(s)/mailto links: nothing an owner types, nor any value, can become markup.
 
@@ -32,7 +34,7 @@ import time
 import types
 from collections.abc import Callable, Iterator, Mapping, MappingView
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import getaddresses, parseaddr
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
@@ -71,11 +73,19 @@ MAX_TEMPLATE_CHARS = 10_000
 MAX_OUTPUT_CHARS = 20_000
 MAX_SUBJECT_CHARS = 200
 
-# Budget of one template render. A unit is about one character or element handled; a loop
-# iteration, call, filter or operator costs _STEP more, so at most ~50 000 of those run.
-_WORK_BUDGET = 1_000_000
+# Budget of one template render. A unit is about one character or a quarter element handled (well
+# under a microsecond of work); a loop iteration, call, filter or operator costs _STEP more. A
+# saved template must fit _SAVE_BUDGET on the largest team (`_WORST_FACTS`), so it renders within
+# _WORK_BUDGET for any team, with room for branches the trials did not take; a template saved
+# before this limit, or one that does much more for some team, falls back to the default after
+# _WORK_BUDGET units (about a tenth of a second; the old 1,000,000 allowed one and a half).
+_WORK_BUDGET = 240_000
+_SAVE_BUDGET = 120_000
 _STEP = 20
-_DEADLINE_SECONDS = 2.0
+_DEADLINE_SECONDS = 1.0
+# A call's arguments are each looked at (and spread arguments built) before it can be charged:
+# ``loop.cycle(*range(900))`` in a loop cost seconds within the old budget.
+_MAX_ARGS = 32
 # Largest value a template may build, in characters of its text form (shared parts counted
 # each time), so that printing, comparing or hashing any value stays cheap.
 _MAX_VALUE = 100_000
@@ -222,6 +232,10 @@ class _Refused(SecurityError):
     """The sandbox stopped a template (unsafe access or too much work)."""
 
 
+class _TooCostly(_Refused):
+    """The template ran out of its work budget (or time)."""
+
+
 class _Problem(TemplateError):
     """A template that cannot be used as written (too long, unknown name, renders nothing)."""
 
@@ -233,6 +247,7 @@ class _Budget:
 
 
 _BUDGET: ContextVar[_Budget | None] = ContextVar("autoreply_budget", default=None)
+_UNITS: ContextVar[int] = ContextVar("autoreply_units", default=_WORK_BUDGET)  # per render, as set by the caller
 
 
 def _charge(units: int) -> None:
@@ -241,9 +256,9 @@ def _charge(units: int) -> None:
         raise _Refused("team templates only run inside render_auto_reply")
     budget.left -= units
     if budget.left < 0:
-        raise _Refused("the template does too much work (too many loops or too much text)")
+        raise _TooCostly("the template does too much work (too many loops or too much text)")
     if time.monotonic() > budget.deadline:
-        raise _Refused("the template takes too long to render")
+        raise _TooCostly("the template takes too long to render")
 
 
 def _size(value: Any) -> int:
@@ -256,13 +271,22 @@ def _size(value: Any) -> int:
 def _weight(value: Any) -> int:
     """Approximate length of a value's text form, shared parts counted each time.
 
-    Raises when it passes _MAX_VALUE, stopping early, so checking costs at most that much.
+    Raises when it passes _MAX_VALUE, stopping early, so checking costs at most that much; the
+    elements walked are charged, since the walk is work the template made happen.
     """
-    total = 0
+    total = walked = 0
     pending = [value]
     while pending:
         item = pending.pop()
-        if isinstance(item, str):
+        walked += 1
+        if walked & 255 == 0:
+            _charge(1024)  # four units an element: a step of this walk is a few Python operations
+        kind = type(item)
+        if kind is str:  # the common cases first, without isinstance's walk of the class tree
+            total += len(item) + 2
+        elif kind is int and -(2**_MAX_INT_BITS) < item < 2**_MAX_INT_BITS:
+            total += item.bit_length() // 3 + 2
+        elif isinstance(item, str):
             total += len(item) + 2
         elif isinstance(item, bool) or item is None:
             total += 5
@@ -284,6 +308,7 @@ def _weight(value: Any) -> int:
             total += 8
         if total > _MAX_VALUE:
             raise _Refused(f"a value grew past {_MAX_VALUE:,} characters")
+    _charge(4 * (walked & 255))
     return total
 
 
@@ -389,6 +414,12 @@ _FILTER_CHECKS: dict[str, Callable[..., None]] = {
 }
 
 
+def _check_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse calls with many arguments before looking at each (``loop.cycle(*range(900))``)."""
+    if len(args) + len(kwargs) > _MAX_ARGS:
+        raise _Refused(f"a call may pass at most {_MAX_ARGS} arguments")
+
+
 def _guard(func: Callable[..., Any], check: Callable[..., None] | None = None) -> Callable:
     """Wrap a filter or test so it is charged, pre-checked and its result size-checked.
 
@@ -399,6 +430,7 @@ def _guard(func: Callable[..., Any], check: Callable[..., None] | None = None) -
 
     @functools.wraps(func)
     def guarded(context: Context, value: Any, /, *args: Any, **kwargs: Any) -> Any:
+        _check_arguments(args, kwargs)
         sizes = sum(map(_size, args)) + sum(map(_size, kwargs.values()))
         _charge(_STEP + _size(value) + sizes)
         if check is not None:
@@ -432,8 +464,9 @@ def _charge_filter(context: Context, value: Any, units: int) -> str:
 
 @pass_context
 def _value_filter(context: Context, value: Any) -> Any:
-    """Checks literals and slices, which could otherwise nest exponentially or copy a lot."""
-    _charge(_STEP + _weight(value))
+    """Checks literals and slices, which could otherwise nest exponentially or copy a lot (the
+    check charges the elements it walks)."""
+    _charge(_STEP)
     return _settle(value)
 
 
@@ -505,6 +538,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return None
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        _check_arguments(args, kwargs)
         owner = getattr(obj, "__self__", None) if isinstance(obj, types.BuiltinMethodType) else None
         sizes = sum(map(_size, args)) + sum(map(_size, kwargs.values()))
         _charge((5 * _STEP if isinstance(obj, Macro) else _STEP) + _size(owner) + sizes)
@@ -676,10 +710,12 @@ def _render(source: str, context: dict[str, Any]) -> str:
     """Render a team template under a fresh budget, stopping past MAX_OUTPUT_CHARS."""
     if len(source) > MAX_TEMPLATE_CHARS:
         raise _Problem(f"the template is longer than {MAX_TEMPLATE_CHARS:,} characters")
-    token = _BUDGET.set(_Budget())
+    budget = _Budget(left=_UNITS.get())
+    token = _BUDGET.set(budget)
     try:
         template = _compile(source)
         _weight(context)
+        budget.left = _UNITS.get()  # checking the team's data is not the template's doing
         chunks: list[str] = []
         length = 0
         stream = template.generate(context)
@@ -1157,16 +1193,39 @@ _SPARSE_FACTS = ReplyFacts(
 )  # fmt: skip
 
 
+def _worst_facts() -> ReplyFacts:
+    """The costliest team a template can meet: as many services and contacts as a team may have
+    (CONTRACT limits: 100 services, 50 contacts), every text given, the reader in another zone,
+    and the whole just within the size a render accepts (``_MAX_VALUE``). A template's cost grows
+    with these, so one that fits the save budget here fits the render budget for any team."""
+    booking = {"method": "form", "url": "https://intranet.example/forms/" + "b" * 60,
+               "instructions": "Use the form and attach what you have. " * 3}
+    services = [{"name": f"Service {n}: " + "s" * 40, "description": "Wrong amount, missing overtime. " * 12,
+                 "turnaround_text": "3 business days", "done_by_text": "Fri 29 Nov at 11:00", "booking": booking}
+                for n in range(100)]
+    contacts = [{"kind": "email", "value": f"team{n}@example.com", "label": "Team mailbox"} for n in range(50)]
+    return replace(
+        SAMPLE_FACTS, summary="Salaries, payslips, tax codes and expense reimbursement. " * 5,
+        status_text_zoned="Open until 17:30 London time", services=services, contacts=contacts,
+        urgent_contacts=contacts[:10], booking=booking, escalation="Ask for the manager via the mailbox. " * 10,
+    )
+
+
+_WORST_FACTS = _worst_facts()
+
+
 def check_template(template: dict, facts: ReplyFacts | None = None) -> dict[str, list[str]]:
     """Field errors for the template editor and API validation; empty when usable.
 
     Checks size, syntax, unknown names, and trial-renders against ``facts`` (the team's own,
-    when the caller has them), ``SAMPLE_FACTS`` and a team with no hours, services or booking,
-    so that a saved template keeps working when the team's details change.
+    when the caller has them), ``SAMPLE_FACTS``, a team with no hours, services or booking, and
+    the largest team (``_WORST_FACTS``), so that a saved template keeps working when the team's
+    details change; each trial must fit ``_SAVE_BUDGET``, half the budget of a real render.
     """
     if not isinstance(template, Mapping):
         return {"_schema": ["must be an object with 'subject' and 'body'"]}
-    trials = [(SAMPLE_FACTS, ""), (_SPARSE_FACTS, " (for a team with no hours, services or booking)")]
+    trials = [(SAMPLE_FACTS, ""), (_SPARSE_FACTS, " (for a team with no hours, services or booking)"),
+              (_WORST_FACTS, " (for a team with 100 services and 50 contacts)")]
     if facts is not None:
         trials.insert(0, (facts, ""))
     errors: dict[str, list[str]] = {}
@@ -1182,14 +1241,20 @@ def check_template(template: dict, facts: ReplyFacts | None = None) -> dict[str,
         problems: list[str] = []
         seen: set[str] = set()
         for trial_facts, situation in trials:
+            units = _UNITS.set(_SAVE_BUDGET)
             try:
                 render(source, template_context(trial_facts))
             except Exception as exc:  # every failure is a message for the owner
                 message = _describe(exc)
                 empty_when_sparse = situation and isinstance(exc, _Problem) and "renders empty" in message
-                if message not in seen and not empty_when_sparse:
+                # The largest team is tried for cost alone: that its reply outgrows a limit
+                # says nothing about this team's, and falls back cheaply if it ever happens.
+                beside_the_point = trial_facts is _WORST_FACTS and not isinstance(exc, (_TooCostly, RecursionError))
+                if message not in seen and not empty_when_sparse and not beside_the_point:
                     seen.add(message)
                     problems.append(message + situation)
+            finally:
+                _UNITS.reset(units)
         if problems:
             errors[part] = problems
     return errors
