@@ -126,6 +126,19 @@ class Visitor:
         return list(answer.json())
 
 
+def assert_no_edit_controls(visitor: Visitor, slug: str) -> None:
+    page = visitor.get(f"/teams/{slug}")
+    assert page.status_code == 200
+    assert not EDIT_CONTROLS.search(page.text), f"edit controls on {slug} for {visitor.email or 'anonymous'}"
+    assert 'href="/admin"' not in page.text
+
+
+def assert_edit_controls(visitor: Visitor, slug: str) -> None:
+    page = visitor.get(f"/teams/{slug}")
+    assert page.status_code == 200
+    assert ">Edit this page<" in page.text and "Mark as reviewed" in page.text, visitor.email
+
+
 @dataclass(frozen=True)
 class Tokens:
     write_a: Token

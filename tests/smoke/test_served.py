@@ -11,25 +11,12 @@ from __future__ import annotations
 import pytest
 
 from tests import served
-from tests.smoke.conftest import ADMIN, EDIT_CONTROLS, OWNER, Tokens, Visitor
+from tests.smoke.conftest import ADMIN, OWNER, Tokens, Visitor, assert_edit_controls, assert_no_edit_controls
 
 pytestmark = [pytest.mark.smoke, pytest.mark.slow]
 
 ROUNDS = 12
 ADMIN_PAGES = ("/admin", "/admin/users", "/admin/tokens")
-
-
-def assert_no_edit_controls(visitor: Visitor, slug: str) -> None:
-    page = visitor.get(f"/teams/{slug}")
-    assert page.status_code == 200
-    assert not EDIT_CONTROLS.search(page.text), f"edit controls on {slug} for {visitor.email or 'anonymous'}"
-    assert 'href="/admin"' not in page.text
-
-
-def assert_edit_controls(visitor: Visitor, slug: str) -> None:
-    page = visitor.get(f"/teams/{slug}")
-    assert page.status_code == 200
-    assert ">Edit this page<" in page.text and "Mark as reviewed" in page.text, visitor.email
 
 
 def test_sign_in_over_http_works_and_sign_out_ends_it(directory: served.ServedDirectory) -> None:
