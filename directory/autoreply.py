@@ -1214,6 +1214,14 @@ def _worst_facts() -> ReplyFacts:
 _WORST_FACTS = _worst_facts()
 
 
+_TRIALS = [(SAMPLE_FACTS, ""), (_SPARSE_FACTS, " (for a team with no hours, services or booking)"),
+           (_WORST_FACTS, " (for a team with 100 services and 50 contacts)")]
+# Outcomes of the standard trials by part and source: an import of many teams sharing a template
+# tries it once. Bounded, and cleared whole when full.
+_TRIED: dict[tuple[str, str], tuple[str, ...]] = {}
+_TRIED_MAX = 256
+
+
 def check_template(template: dict, facts: ReplyFacts | None = None) -> dict[str, list[str]]:
     """Field errors for the template editor and API validation; empty when usable.
 
@@ -1224,12 +1232,8 @@ def check_template(template: dict, facts: ReplyFacts | None = None) -> dict[str,
     """
     if not isinstance(template, Mapping):
         return {"_schema": ["must be an object with 'subject' and 'body'"]}
-    trials = [(SAMPLE_FACTS, ""), (_SPARSE_FACTS, " (for a team with no hours, services or booking)"),
-              (_WORST_FACTS, " (for a team with 100 services and 50 contacts)")]
-    if facts is not None:
-        trials.insert(0, (facts, ""))
     errors: dict[str, list[str]] = {}
-    for part, render in _PARTS.items():
+    for part in _PARTS:
         source = template.get(part)
         if source is None:
             continue
@@ -1238,23 +1242,39 @@ def check_template(template: dict, facts: ReplyFacts | None = None) -> dict[str,
             continue
         if not source.strip():
             continue
-        problems: list[str] = []
-        seen: set[str] = set()
-        for trial_facts, situation in trials:
-            units = _UNITS.set(_SAVE_BUDGET)
-            try:
-                render(source, template_context(trial_facts))
-            except Exception as exc:  # every failure is a message for the owner
-                message = _describe(exc)
-                empty_when_sparse = situation and isinstance(exc, _Problem) and "renders empty" in message
-                # The largest team is tried for cost alone: that its reply outgrows a limit
-                # says nothing about this team's, and falls back cheaply if it ever happens.
-                beside_the_point = trial_facts is _WORST_FACTS and not isinstance(exc, (_TooCostly, RecursionError))
-                if message not in seen and not empty_when_sparse and not beside_the_point:
-                    seen.add(message)
-                    problems.append(message + situation)
-            finally:
-                _UNITS.reset(units)
+        if facts is not None:
+            problems = _trial_problems(part, source, [(facts, ""), *_TRIALS])
+        elif (part, source) in _TRIED:
+            problems = list(_TRIED[(part, source)])
+        else:
+            problems = _trial_problems(part, source, _TRIALS)
+            # A slow moment of the machine is not remembered as the template's fault.
+            if not any("takes too long" in problem for problem in problems):
+                if len(_TRIED) >= _TRIED_MAX:
+                    _TRIED.clear()
+                _TRIED[(part, source)] = tuple(problems)
         if problems:
             errors[part] = problems
     return errors
+
+
+def _trial_problems(part: str, source: str, trials: list[tuple[ReplyFacts, str]]) -> list[str]:
+    render = _PARTS[part]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for trial_facts, situation in trials:
+        units = _UNITS.set(_SAVE_BUDGET)
+        try:
+            render(source, template_context(trial_facts))
+        except Exception as exc:  # every failure is a message for the owner
+            message = _describe(exc)
+            empty_when_sparse = situation and isinstance(exc, _Problem) and "renders empty" in message
+            # The largest team is tried for cost alone: that its reply outgrows a limit
+            # says nothing about this team's, and falls back cheaply if it ever happens.
+            beside_the_point = trial_facts is _WORST_FACTS and not isinstance(exc, (_TooCostly, RecursionError))
+            if message not in seen and not empty_when_sparse and not beside_the_point:
+                seen.add(message)
+                problems.append(message + situation)
+        finally:
+            _UNITS.reset(units)
+    return problems

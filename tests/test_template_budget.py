@@ -211,3 +211,22 @@ def test_a_costly_template_saved_earlier_costs_a_bounded_few_renders_a_minute(
         assert response.status_code == 200
         assert "Payroll" in response.get_data(as_text=True)
     assert len(renders) == api.auto_reply.RENDERS_PER_MINUTE
+
+
+def test_a_template_shared_by_many_teams_is_tried_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trials now include the largest team; an import of a thousand teams with one template must
+    not pay for them a thousand times."""
+    tried = []
+    real = autoreply._render
+
+    def counting(source: str, context: dict[str, Any]) -> str:
+        tried.append(source)
+        return real(source, context)
+
+    monkeypatch.setattr(autoreply, "_render", counting)
+    template = {"subject": None, "body": "Thanks for writing to {{ team_name }} ({{ services|length }} services)."}
+    for _ in range(50):
+        assert check_template(dict(template)) == {}
+    assert len(tried) == 3  # the sample team, a sparse one and the largest one, once
+    assert check_template(template, autoreply._SPARSE_FACTS) == {}  # a team's own facts are always tried
+    assert len(tried) == 7
