@@ -16,6 +16,7 @@ import yaml
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from directory import accounts, services
 from directory.db import get_db, get_session, is_initialised, upgrade
@@ -381,18 +382,14 @@ def import_command(file: str) -> None:
 @click.option("--include-archived", is_flag=True, help="Export archived teams too.")
 @with_appcontext
 def export(fmt: str, output: str | None, include_archived: bool) -> None:
-    """Write every team as a list that `directory import` reads back unchanged."""
+    """Write every team as a list that `directory import` reads back unchanged.
+
+    Odd stored data (written around the schemas) never stops the export: unstorable characters
+    are written as U+FFFD with a warning; a team whose data cannot be read at all is left out with
+    a warning, and the exit status is then 1, as the file is not the whole directory.
+    """
     _ensure_schema()
-    stmt = select(Team).order_by(Team.slug)
-    if not include_archived:
-        stmt = stmt.where(Team.archived_at.is_(None))
-    teams = []
-    for team in get_session().scalars(stmt):
-        data, repaired = _without_surrogates(team.data)
-        for where in repaired:
-            click.echo(f"Warning: team {_one_line(team.slug, 80)}: {where}: a character no file can hold "
-                       "(a lone surrogate or NUL) was written as U+FFFD", err=True)
-        teams.append(data)
+    teams, warnings = _exported_documents(get_session(), include_archived)
     if fmt == "json":
         text = json.dumps(teams, indent=2, ensure_ascii=False) + "\n"
     else:
@@ -402,6 +399,44 @@ def export(fmt: str, output: str | None, include_archived: bool) -> None:
         click.echo(f"Exported {len(teams)} team(s) to {output}.", err=True)
     else:
         click.echo(text, nl=False)
+    for warning in warnings:
+        click.echo(f"Warning: {_one_line(warning)}", err=True)
+    if any(warning.endswith("left out") for warning in warnings):
+        raise SystemExit(1)
+
+
+def _exported_documents(session: Any, include_archived: bool) -> tuple[list[Any], list[str]]:
+    """Every team's document by slug, and warnings naming each team and field that needed care."""
+    live = (Team.archived_at.is_(None),) if not include_archived else ()
+    try:
+        rows = session.execute(select(Team.slug, Team.data).where(*live).order_by(Team.slug)).all()
+    except (SQLAlchemyError, ValueError):  # a row the driver or the JSON decoder cannot read: one by one
+        session.rollback()
+        rows = []
+        for team_id, slug in session.execute(select(Team.id, Team.slug).where(*live).order_by(Team.slug)):
+            try:
+                rows.append((slug, session.scalar(select(Team.data).where(Team.id == team_id))))
+            except (SQLAlchemyError, ValueError) as exc:
+                session.rollback()
+                rows.append((slug, exc))
+    teams: list[Any] = []
+    warnings: list[str] = []
+    for slug, data in rows:
+        label = f"team {_one_line(str(slug), 80)}"
+        if not isinstance(data, dict):
+            problem = (str(getattr(data, "orig", None) or data) if isinstance(data, Exception)
+                       else f"not an object but {type(data).__name__}")
+            warnings.append(f"{label}: its stored data cannot be read ({_one_line(problem, 200)}); left out")
+            continue
+        try:
+            clean, repaired = _without_surrogates(data)
+        except (RecursionError, ValueError, TypeError) as exc:
+            warnings.append(f"{label}: its stored data cannot be written ({type(exc).__name__}); left out")
+            continue
+        warnings.extend(f"{label}: {where}: a character no file can hold (a lone surrogate or NUL) was written "
+                        "as U+FFFD" for where in repaired)
+        teams.append(clean)
+    return teams, warnings
 
 
 def _without_surrogates(data: Any) -> tuple[Any, list[str]]:

@@ -362,3 +362,29 @@ def test_a_huge_slug_is_shortened_in_every_problem_line_of_its_record(cli_app: A
     assert len(lines) > 400
     assert all(len(line) < 300 for line in lines)
     assert f"  - record 0 ({'s' * 80}…): services.199.turnaround.value: " in message
+
+
+def test_export_leaves_out_unreadable_teams_with_a_warning_and_status_1(cli_app: Any, tmp_path: Path) -> None:
+    runner = cli_app.test_cli_runner()
+    others = [team_doc(slug=slug, name=slug.title(), contacts=[]) for slug in ("broken", "empty", "listed", "bytes")]
+    assert runner.invoke(args=["import", "-"], input=json.dumps(others)).exit_code == 0
+    with cli_app.app_context():
+        session = get_session()
+        for slug, value in (("broken", "'not json'"), ("empty", "'null'"), ("listed", "'[1, 2]'"),
+                            ("bytes", "CAST(X'7B226E616D65223A2022FF227D' AS TEXT)")):  # invalid UTF-8
+            session.execute(text(f"UPDATE teams SET data = {value} WHERE slug = :slug"), {"slug": slug})
+        session.commit()
+    out = tmp_path / "export.json"
+    result = runner.invoke(args=["export", "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Exported 1 team(s)" in result.stderr
+    assert [team["slug"] for team in json.loads(out.read_text())] == ["payroll"]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert warnings == [
+        "Warning: team broken: its stored data cannot be read (Expecting value: line 1 column 1 (char 0)); left out",
+        "Warning: team bytes: its stored data cannot be read (Could not decode to UTF-8 column 'data' with text "
+        "'{\"name\": \"\ufffd\"}'); left out",
+        "Warning: team empty: its stored data cannot be read (not an object but NoneType); left out",
+        "Warning: team listed: its stored data cannot be read (not an object but list); left out",
+    ]
