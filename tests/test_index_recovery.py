@@ -291,3 +291,20 @@ def test_applied_changes_are_not_written_again_by_the_catch_up(writer_app: Flask
     assert slugs(client, "rail") == ["travel"]
     assert slugs(client, "payslip") == ["payroll"]
     assert len(written) == 1 and len(written[0]) == 1
+
+
+def test_healthz_never_touches_the_index(apps: Callable[..., Flask], tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    app = apps()
+    service = app.extensions["directory_search"]
+    assert service.ensure()
+    shutil.rmtree(tmp_path / "index")
+
+    def touched(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("/healthz touched the index")
+
+    for name in ("is_usable", "state", "query", "rebuild", "apply"):
+        monkeypatch.setattr(service.index, name, touched)
+    health = app.test_client().get("/healthz")
+    assert (health.status_code, health.json) == (200, {"status": "ok", "search": "ok"})
+    assert not (tmp_path / "index").exists()
