@@ -214,6 +214,12 @@ def read_document(text: str, source: str) -> Any:
         what = " ".join(part for part in (exc.context, exc.problem) if part)
         kind = "" if isinstance(exc, _Refused) else "not valid YAML: "
         raise DocumentError(f"{source}: {kind}{where}{what}") from exc
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise DocumentError(f"{source}: line {line}, column {column}: the character "
+                            f"U+{ord(exc.character) if isinstance(exc.character, str) else exc.character:04X} "
+                            "is not allowed in YAML; remove it") from exc
     except yaml.YAMLError as exc:
         raise DocumentError(f"{source}: not valid YAML: {_one_line(str(exc))}") from exc
 
@@ -306,6 +312,8 @@ def load_file(path: str) -> list[dict[str, Any]]:
         document = read_document(decode_text(data, source), source)
     except DocumentError as exc:
         raise click.ClickException(_one_line(str(exc), 2 * PROBLEM_WIDTH)) from exc
+    if document is None:
+        raise click.ClickException(f"{_one_line(source, 200)}: the file is empty; it must hold a list of teams")
     early = document_problems(document)
     records, problems = load_teams(document)
     if early or problems:

@@ -184,6 +184,23 @@ def test_an_odd_length_utf16_file_is_named(cli_app: Any, tmp_path: Path) -> None
     assert "teams.yaml: not UTF-16 text" in refused(cli_app, path)
 
 
+@pytest.mark.parametrize(("content", "expected"), [
+    ("", "teams.yaml: the file is empty; it must hold a list of teams"),
+    ("# only a comment\n", "teams.yaml: the file is empty; it must hold a list of teams"),
+    ("- name: ok\n- name: \"a\x01b\"\n", "teams.yaml: line 2, column 11: the character U+0001 is not allowed in YAML"),
+    ("- !!python/object/apply:os.system [echo hacked]\n",
+     "teams.yaml: not valid YAML: line 1, column 3: could not determine a constructor for the tag"),
+    ("---\n- name: a\n---\n- name: b\n", "teams.yaml: not valid YAML: line 3, column 1: expected a single document"),
+])
+def test_files_that_are_not_one_yaml_list_say_why_in_one_line(
+        cli_app: Any, tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "teams.yaml"
+    path.write_text(content)
+    message = refused(cli_app, path)
+    assert expected in message
+    assert len(message.strip().splitlines()) == 1
+
+
 # --------------------------------------------------------------------------- YAML aliases and nesting
 
 
