@@ -5,7 +5,9 @@ Loads synthetic teams (benchmarks/bench_search_raw.py) into a temporary SQLite d
 page through the test client, serially, and `/healthz` as the baseline measured in the same run.
 Also checks that every team is listed exactly once across the pages. Prints figures only.
 
-    python benchmarks/bench_pages.py [--teams 6000] [--seconds 3] [--instance DIR (reuse a loaded one)]
+    python benchmarks/bench_pages.py [--teams 6000] [--seconds 3] [--keep] [--instance DIR]
+
+`--keep` leaves the loaded instance folder in place; `--instance` reuses one (loading takes minutes).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,9 +51,18 @@ def main() -> None:
     parser.add_argument("--teams", type=int, default=6000)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--instance", type=Path, help="an instance folder this script loaded before")
+    parser.add_argument("--keep", action="store_true", help="keep the instance folder it loads")
     args = parser.parse_args()
-
     work = args.instance or Path(tempfile.mkdtemp(prefix="bench-pages-"))
+    try:
+        measure(args, work)
+    finally:
+        if args.instance is None and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, work: Path) -> None:
+    """Load the teams unless `work` holds them already, then print the figures."""
     if args.instance is None:
         teams = synthetic_teams(args.teams, seed=2)
         for i, team in enumerate(teams):
@@ -64,7 +76,8 @@ def main() -> None:
         started = time.perf_counter()
         subprocess.run([str(Path(sys.executable).parent / "directory"), "import", str(work / "teams.json")],
                        env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        print(f"directory import of {args.teams} teams: {time.perf_counter() - started:.1f} s (instance {work})")
+        kept = f" (kept in {work})" if args.keep else ""
+        print(f"directory import of {args.teams} teams: {time.perf_counter() - started:.1f} s{kept}")
 
     os.environ.update(DIRECTORY_INSTANCE=str(work), SECRET_KEY="bench")
     os.environ.pop("DATABASE_URL", None)
