@@ -102,6 +102,22 @@ VALID = team_doc(services=[{"name": "Payslips", "description": "Wrong amounts.",
 PATHS = _paths(VALID)
 
 
+def _has(container: Any, key: Any) -> bool:
+    if isinstance(container, dict):
+        return key in container
+    return isinstance(container, list) and isinstance(key, int) and key < len(container)
+
+
+def _parent(doc: Any, path: tuple[Any, ...]) -> Any:
+    """The container holding the value at `path`, or None when earlier changes removed the place."""
+    parent = doc
+    for key in path[:-1]:
+        if not _has(parent, key):
+            return None
+        parent = parent[key]
+    return parent if _has(parent, path[-1]) else None
+
+
 @st.composite
 def mutated(draw: st.DrawFn) -> dict[str, Any]:
     """A valid team with one to three of its values (anywhere, nested too) made hostile: text keeps
@@ -109,23 +125,18 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
     doc = json.loads(json.dumps(VALID))
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         path = draw(st.sampled_from(PATHS))
-        parent = doc
-        for key in path[:-1]:
-            if not isinstance(parent, dict | list) or (isinstance(parent, list) and key >= len(parent)) or (
-                    isinstance(parent, dict) and key not in parent):
-                break
-            parent = parent[key]
+        parent = _parent(doc, path)
+        if parent is None:
+            continue
+        old = parent[path[-1]]
+        if isinstance(old, str):
+            bad = draw(hostile_text)
+            new: Any = draw(st.sampled_from([old + bad, bad + old, old[:1] + bad + old[1:], bad]))
+        elif isinstance(old, int | float) and not isinstance(old, bool):
+            new = draw(numbers)
         else:
-            old = parent[path[-1]] if isinstance(parent, dict | list) else None
-            if isinstance(old, str):
-                bad = draw(hostile_text)
-                new: Any = draw(st.sampled_from([old + bad, bad + old, old[:1] + bad + old[1:], bad]))
-            elif isinstance(old, int | float) and not isinstance(old, bool):
-                new = draw(numbers)
-            else:
-                new = draw(odd)
-            if isinstance(parent, dict | list):
-                parent[path[-1]] = new
+            new = draw(odd)
+        parent[path[-1]] = new
     return doc
 
 
