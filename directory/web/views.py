@@ -17,6 +17,7 @@ from directory import accounts, auth, hours, people, services
 from directory.db import get_session
 from directory.models import Team, User
 from directory.search_sync import get_search, newest_change
+from directory.text import storable
 from directory.web import bp, render_error, safe_next, utcnow
 from directory.web.present import REVIEW_WARNING_DAYS, badge_for, build_team_view, reader_timezone
 
@@ -350,6 +351,8 @@ def login() -> str | Response:
         password = request.form.get("password") or ""
         if not email or not password:
             error, status = "Enter your e-mail address and your password.", 401
+        elif not storable(email):  # no account has it, and PostgreSQL refuses to compare NUL
+            error, status = "That e-mail address and password do not match an account.", 401
         else:
             session = get_session()
             try:

@@ -106,3 +106,11 @@ def test_history_and_restore_of_versions_beyond_the_column_are_404(
                                      data={"csrf_token": token, "version": "1"})
         assert response.status_code == 404, number
     assert version(app) == 1
+
+
+def test_signing_in_with_nul_in_the_address_is_refused_like_a_wrong_password(
+        app: Flask, client: FlaskClient, csrf: Any) -> None:
+    response = client.post("/login", data={"csrf_token": csrf(client), "email": "alice\x00@example.com",
+                                           "password": "whatever"})
+    assert response.status_code == 401
+    assert "do not match an account" in text(response)
