@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -148,10 +149,38 @@ class Tokens:
     revoked: Token
 
 
+def worker_cpu_ticks(directory: served.ServedDirectory) -> dict[int, int]:
+    """CPU time so far (clock ticks) of each gunicorn worker: the processes under `make run` with
+    no children of their own (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+    leaves, todo = {}, list(children.get(directory.process.pid, []))
+    while todo:
+        pid = todo.pop()
+        if children.get(pid):
+            todo.extend(children[pid])
+        elif pid in ticks:
+            leaves[pid] = ticks[pid]
+    return leaves
+
+
+TICKS_AT_START: dict[str, dict[int, int]] = {}
+
+
 @pytest.fixture(scope="session")
 def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[served.ServedDirectory]:
     """`make run` on a fresh instance with two workers, for the whole smoke session."""
     running = served.start(tmp_path_factory.mktemp("smoke"), workers=2)
+    TICKS_AT_START[running.url] = worker_cpu_ticks(running)
+    running.worker_pids = set(TICKS_AT_START[running.url])
     yield running
     served.stop(running)
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 import pytest
 
 from tests import served
-from tests.smoke.conftest import ADMIN, OWNER, Tokens, Visitor, assert_edit_controls, assert_no_edit_controls
+from tests.smoke.conftest import (
+    ADMIN,
+    OWNER,
+    TICKS_AT_START,
+    Tokens,
+    Visitor,
+    assert_edit_controls,
+    assert_no_edit_controls,
+    worker_cpu_ticks,
+)
 
 pytestmark = [pytest.mark.smoke, pytest.mark.slow]
 
@@ -160,3 +169,10 @@ def test_after_a_token_write_anonymous_requests_stay_anonymous(
         assert refused.status_code == 401, refused.text[:400]
         assert_no_edit_controls(anonymous, slug)
         assert anonymous.get("/admin").status_code == 302
+
+
+def test_every_worker_answered(directory: served.ServedDirectory) -> None:
+    """The rounds above are worth something only if both workers served them (runs last here)."""
+    before, now = TICKS_AT_START[directory.url], worker_cpu_ticks(directory)
+    assert len(before) == 2 and set(now) == set(before), "a worker was restarted or is missing"
+    assert all(now[pid] - before[pid] >= 10 for pid in before), {pid: now[pid] - before[pid] for pid in before}
