@@ -118,7 +118,7 @@ def unstorable_text(value: Any) -> dict[str, list[str]]:
                 child_path = f"{path}.{key}" if path else str(key)
                 problem = text_problem(key) if isinstance(key, str) else None
                 if problem:
-                    found.setdefault(path or "_schema", []).append(f"has a field name that {problem}")
+                    found.setdefault(path or "_schema", []).append(f"a field name here {problem}")
                     continue
                 stack.append((child_path, child))
         elif isinstance(item, list | tuple):

@@ -78,6 +78,7 @@ UNSTORABLE = [
     ("booking.instructions", lambda bad: {"booking": {"method": "form", "instructions": bad}}),
     ("owners.0", lambda bad: {"owners": [f"alice{bad}@example.com"]}),
     ("auto_reply.subject", lambda bad: {"auto_reply": {"subject": f"Re{bad}"}}),
+    ("hours", lambda bad: {"hours": {**team_doc()["hours"], f"note{bad}": "a key, not a value"}}),
 ]
 
 
