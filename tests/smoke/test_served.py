@@ -133,6 +133,8 @@ def test_anonymous_visitors_never_reach_admin_pages_or_edit_controls(
         assert integration.get(f"/api/v1/teams/{slug}").status_code == 200
         assert anonymous.get(f"/teams/{slug}/edit").status_code == 302
         assert_no_edit_controls(anonymous, slug)
+        made = anonymous.post("/admin/tokens", data={"csrf_token": anonymous.csrf(), "name": "anon", "scope": "write"})
+        assert made.status_code == 302 and "dir_" not in made.text
 
 
 def test_each_revision_names_whoever_made_it(directory: served.ServedDirectory, tokens: Tokens) -> None:
