@@ -70,7 +70,8 @@ def _team_for_read(slug: str) -> Team:
 class RevisionSummarySchema(Schema):
     number = fields.Integer(metadata={"example": 3})
     action = fields.String(metadata={"example": "update",
-                                     "description": "create, update, import, review, restore or archive"})
+                                     "description": "create, update, import, review, restore, archive, or "
+                                                    "repair (text no database can store, fixed on upgrade)"})
     author = fields.String(metadata={"example": "alice@example.com"})
     note = fields.String(allow_none=True)
     created_at = fields.String(metadata={"example": "2026-11-20T10:12:00+00:00"})

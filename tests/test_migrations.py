@@ -68,10 +68,9 @@ def test_upgrade_repairs_text_that_broke_every_read(storage_url: str, tmp_path: 
         insert_damaged_team(engine, damaged_document())
         upgrade(engine)
         with engine.connect() as connection:
-            row = connection.execute(text("SELECT name, department, CAST(data AS TEXT) FROM teams")).one()
-            revisions = [json.loads(r[0]) for r in connection.execute(
-                text("SELECT CAST(data AS TEXT) FROM revisions ORDER BY number"))]
-            notes = [r[0] for r in connection.execute(text("SELECT note FROM revisions ORDER BY number"))]
+            row = connection.execute(text("SELECT name, department, CAST(data AS TEXT), version FROM teams")).one()
+            history = connection.execute(text(
+                "SELECT number, action, author, note, CAST(data AS TEXT) FROM revisions ORDER BY number")).all()
             tags = sorted(r[0] for r in connection.execute(text("SELECT tag FROM team_tags")))
             addresses = [r[0] for r in connection.execute(text("SELECT address FROM contact_addresses"))]
     finally:
@@ -85,8 +84,14 @@ def test_upgrade_repairs_text_that_broke_every_read(storage_url: str, tmp_path: 
     assert data["hours"]["closures"][0]["reason"] == "Closed\ufffd"
     assert data["services"][0]["name"] == "Payslip corrections"
     assert data["escalation"] == "Ask for the manager \U0001F600"
-    assert [r["summary"] for r in revisions] == ["Old\ufffd", "Pay\ufffdslips"]
-    assert notes == (["fixed", "fixed"] if storage_url.startswith("sqlite") else [None, None])
+    # Old revisions are repaired in place (restoring one must not bring the damage back), and the
+    # repair itself is a new version, so ETags, cached documents and every search index move on.
+    assert row[3] == 3
+    assert [(number, action) for number, action, *_rest in history] == [(1, "update"), (2, "update"), (3, "repair")]
+    assert [json.loads(r[4])["summary"] for r in history] == ["Old\ufffd", "Pay\ufffdslips", "Pay\ufffdslips"]
+    assert json.loads(history[2][4]) == data
+    assert history[2][2] == "system" and "repaired" in history[2][3]
+    assert [r[3] for r in history[:2]] == (["fixed", "fixed"] if storage_url.startswith("sqlite") else [None, None])
     assert tags == ["pay", "tax"]  # two damaged spellings of one tag became one row
     assert addresses == ["payroll@example.com"]
 
@@ -104,6 +109,37 @@ def test_upgrade_repairs_text_that_broke_every_read(storage_url: str, tmp_path: 
         assert json.loads(exported.output)[0]["summary"] == "Pay\ufffdslips"
     finally:
         app.extensions["directory_db"].engine.dispose()
+
+
+def run_repair(engine: Engine) -> None:
+    """0003's upgrade on a database already at the newest schema (where damage was written since)."""
+    from importlib import import_module
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    migration = import_module("migrations.versions.0003_repair_text")
+    with engine.begin() as connection, Operations.context(MigrationContext.configure(connection)):
+        migration.upgrade()
+
+
+def test_every_servers_search_index_picks_up_the_repair(storage_url: str, tmp_path: Path) -> None:
+    """An index that holds damaged text answers the search page with a 500 until it re-indexes the
+    team: the repair's new revision is what tells each server's index to do so."""
+    app = make_app(tmp_path, DATABASE_URL=storage_url)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    engine = app.extensions["directory_db"].engine
+    try:
+        insert_damaged_team(engine, damaged_document())
+        client = app.test_client()
+        assert client.get("/search?q=payslips").status_code == 500  # the damage, as served before
+        run_repair(engine)
+        response = client.get("/search?q=payslips")
+        assert response.status_code == 200
+        assert 'href="/teams/broken"' in response.get_data(as_text=True)
+        assert client.get("/api/v1/search?q=payslips").json["results"][0]["summary"] == "Pay\ufffdslips"
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -8,14 +8,17 @@ Before the schemas refused them, a lone surrogate ("\\ud800") could be saved ins
 document and NUL anywhere on SQLite (and inside JSON on PostgreSQL). Such a team broke its page,
 its API read, its history and the export for good. Each lone surrogate becomes U+FFFD (the
 replacement character) and each NUL is removed, in teams, their tag and address rows, and every
-revision. Self-contained on purpose: it must do the same thing whatever the application code
-becomes later.
+revision (in place: restoring one must not bring the damage back). Each repaired team is also
+saved as a new version with a "repair" revision, so that ETags and cached documents change and
+every server's search index picks the team up again from the change sequence. Self-contained on
+purpose: it must do the same thing whatever the application code becomes later.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,12 +49,13 @@ def repaired(value: Any) -> Any:
     return value
 
 
-def _repair_table(connection: sa.Connection, name: str, text_columns: tuple[str, ...]) -> None:
-    """Rewrite the rows of `name` whose JSON `data` or text columns hold unstorable text."""
+def _repair_table(connection: sa.Connection, name: str, text_columns: tuple[str, ...]) -> list[int]:
+    """Rewrite the rows of `name` whose JSON `data` or text columns hold unstorable text; their ids."""
     table = sa.table(name, sa.column("id"), sa.column("data", sa.JSON),
                      *(sa.column(column, sa.Text) for column in text_columns))
     query = sa.select(table.c.id, sa.cast(table.c.data, sa.Text).label("data"),
                       *(table.c[column] for column in text_columns))
+    repaired_ids = []
     for row in connection.execute(query).mappings().all():
         changes: dict[str, Any] = {}
         if row["data"] is not None and SUSPECT_JSON.search(row["data"]):
@@ -64,6 +68,25 @@ def _repair_table(connection: sa.Connection, name: str, text_columns: tuple[str,
                 changes[column] = repaired(row[column])
         if changes:
             connection.execute(table.update().where(table.c.id == row["id"]).values(**changes))
+            repaired_ids.append(row["id"])
+    return repaired_ids
+
+
+def _record_repairs(connection: sa.Connection, team_ids: list[int]) -> None:
+    """A new version of each repaired team, as the directory records every save."""
+    teams = sa.table("teams", sa.column("id"), sa.column("version"), sa.column("updated_at"),
+                     sa.column("data", sa.JSON))
+    revisions = sa.table("revisions", sa.column("team_id"), sa.column("number"), sa.column("action"),
+                         sa.column("author"), sa.column("note"), sa.column("created_at"),
+                         sa.column("data", sa.JSON))
+    now = datetime.now(UTC).replace(tzinfo=None)  # stored as naive UTC, like every timestamp
+    for team_id in team_ids:
+        version, data = connection.execute(
+            sa.select(teams.c.version, teams.c.data).where(teams.c.id == team_id)).one()
+        connection.execute(teams.update().where(teams.c.id == team_id).values(version=version + 1, updated_at=now))
+        connection.execute(revisions.insert().values(
+            team_id=team_id, number=version + 1, action="repair", author="system", created_at=now, data=data,
+            note="text no database can store was repaired: lone surrogates became U+FFFD, NUL was removed"))
 
 
 def _repair_keyed_rows(connection: sa.Connection, name: str, column: str) -> None:
@@ -86,8 +109,9 @@ def _repair_keyed_rows(connection: sa.Connection, name: str, column: str) -> Non
 
 def upgrade() -> None:
     connection = op.get_bind()
-    _repair_table(connection, "teams", TEAM_COLUMNS)
+    repaired_teams = _repair_table(connection, "teams", TEAM_COLUMNS)
     _repair_table(connection, "revisions", REVISION_COLUMNS)
+    _record_repairs(connection, repaired_teams)
     _repair_keyed_rows(connection, "team_tags", "tag")
     _repair_keyed_rows(connection, "contact_addresses", "address")
 
