@@ -39,7 +39,8 @@ def main() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (init, seed, import_command, export, reindex, create_token, revoke_token, create_admin, serve):
+    """The commands that work inside the app's context (`serve` is on `main`: it must run in none)."""
+    for command in (init, seed, import_command, export, reindex, create_token, revoke_token, create_admin):
         app.cli.add_command(command)
 
 
@@ -592,3 +593,6 @@ def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
 
     click.echo(f"Serving the directory at http://{host}:{port}/")
     Server().run()
+
+
+main.add_command(serve)

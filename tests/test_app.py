@@ -54,11 +54,6 @@ def test_a_token_inside_a_pushed_app_context_authorises_its_own_request_only(
     assert authors == ["token:tests", "admin@example.com"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FlaskGroup.get_command pushes the app's context for every command of app.cli, `serve` included, and it "
-    "stays pushed while gunicorn runs; the workers are safe only because they build their own app and "
-    "DirectoryFlask.wsgi_app pushes a fresh context. Registering `serve` on the `main` group itself "
-    "would leave no context pushed."))
 def test_serve_hands_gunicorn_no_app_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from directory import cli
 
