@@ -50,6 +50,7 @@ bench: install-test
 	$(BIN)/python benchmarks/bench_hours.py
 	$(BIN)/python benchmarks/bench_search.py
 	$(BIN)/python benchmarks/bench_api.py
+	$(BIN)/python benchmarks/bench_pages.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info

@@ -65,4 +65,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "SEARCH_LOCK_TIMEOUT": float(os.environ.get("SEARCH_LOCK_TIMEOUT", "10")),
         "PROXY_FIX": int(os.environ.get("PROXY_FIX", "0")),
+        # Directories this small rebuild a lost index inside the request that notices (under a
+        # second); larger ones rebuild in the background while search answers from the database.
+        "SEARCH_INLINE_REBUILD_TEAMS": int(os.environ.get("SEARCH_INLINE_REBUILD_TEAMS", "100")),
+        "AUTO_REPLY_RENDERS_PER_MINUTE": int(os.environ.get("AUTO_REPLY_RENDERS_PER_MINUTE", "3")),
     }
