@@ -132,9 +132,10 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(StaleDataError, _stale)
 
     from api import auto_reply, departments, search, teams
+    from api import performance as performance_api
     from directory.security import csrf
 
-    for blp in (teams.blp, departments.blp, search.blp, auto_reply.blp):
+    for blp in (teams.blp, departments.blp, search.blp, auto_reply.blp, performance_api.blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX)
         # Token requests carry no cookies to forge; session writes are checked in `require_writer`.
         csrf.exempt(blp)

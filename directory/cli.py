@@ -42,6 +42,9 @@ def register(app: Flask) -> None:
     """The commands that work inside the app's context (`serve` is on `main`: it must run in none)."""
     for command in (init, seed, import_command, export, reindex, create_token, revoke_token, create_admin):
         app.cli.add_command(command)
+    from directory.performance_cli import import_requests
+
+    app.cli.add_command(import_requests)
 
 
 @click.command("init")

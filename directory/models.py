@@ -7,7 +7,7 @@ look up by, refreshed by the service layer on every save.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
@@ -237,3 +237,35 @@ class SlugAlias(Base):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServiceRequest(Base):
+    """One request a team received, as an integration reported it, with the promises the team's page
+    made for it when it arrived (`reply_by`, `done_by`, from the revision then in force) and whether
+    each event met its promise. Stored, not recomputed, so that a later change to the team's hours
+    never rewrites history, and so that measuring is one grouped query (`directory.performance`).
+    """
+
+    __tablename__ = "service_requests"
+    __table_args__ = (
+        UniqueConstraint("team_id", "external_id", name="uq_service_requests_team_id_external_id"),
+        Index("ix_service_requests_team_id_received_at", "team_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime]
+    first_reply_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    service: Mapped[str | None] = mapped_column(String(200), default=None)
+    reply_by: Mapped[datetime | None] = mapped_column(default=None)
+    done_by: Mapped[datetime | None] = mapped_column(default=None)
+    # The event's verdict against its promise (None while there is no event or no promise).
+    reply_kept: Mapped[bool | None] = mapped_column(default=None)
+    done_kept: Mapped[bool | None] = mapped_column(default=None)
+    # Monday of the week of `received_at` in the team's time zone then: the weekly trend's key.
+    week: Mapped[date]
+    revision_number: Mapped[int]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,406 @@
+"""Promises kept: requests a team received, judged against what its page promised when each arrived.
+
+A request's promises (`reply_by`, `done_by`) are computed once, when it is recorded, by the hours
+engine (`hours.team_status`, the computation behind `/status`) from the team's revision in force
+at `received_at`: the time zone, hours, holidays and closures of that moment. They are stored with
+the event's verdict, so a later edit of the team never rewrites a past judgement, and measuring a
+window is one grouped query over the (team_id, received_at) index.
+
+Judging "as of `until`": an event counts once it has happened by then (kept when at or before its
+promise); a promise whose instant passed before `until` without its event is not kept; a promise
+still ahead with no event is not measured yet.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, case, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from directory import hours
+from directory.errors import DirectoryError, Forbidden
+from directory.models import Revision, ServiceRequest, Team, utcnow
+from directory.services import Actor
+
+DEFAULT_WINDOW = timedelta(days=90)
+# Below this many measured promises a percentage says more about chance than about the team.
+MIN_MEASURED = 10
+MAX_ID_LENGTH = 200
+
+
+class InvalidRequest(DirectoryError):
+    """A reported request that cannot be recorded; `errors` maps each field to its problems."""
+
+    status = 422
+    code = "validation_error"
+
+
+@dataclass(frozen=True)
+class Report:
+    """What an integration says happened to one request (instants aware, or naive = team's local time)."""
+
+    id: str
+    received_at: datetime
+    first_reply_at: datetime | None = None
+    resolved_at: datetime | None = None
+    service: str | None = None
+
+
+def _aware(instant: datetime | None, zone: ZoneInfo) -> datetime | None:
+    if instant is None or instant.tzinfo is not None:
+        return instant
+    return instant.replace(tzinfo=zone)
+
+
+def timezone_of(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ValueError, KeyError, OSError):
+        return ZoneInfo("UTC")
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+class Promiser:
+    """A team's promises at any instant, from the revision then in force (the first one for instants
+    before the team existed). Loads each revision's document once, and builds its schedule once."""
+
+    def __init__(self, session: Session, team: Team) -> None:
+        self.session, self.team = session, team
+        rows = session.execute(
+            select(Revision.number, Revision.created_at).where(Revision.team_id == team.id).order_by(Revision.number)
+        ).all()
+        self._numbers = [r.number for r in rows]
+        self._starts = [r.created_at for r in rows]
+        self._documents: dict[int, dict[str, Any]] = {}
+        self._schedules: dict[int, hours.Schedule | None] = {}
+
+    def revision_at(self, at: datetime) -> tuple[int, dict[str, Any]]:
+        """The revision in force at `at` (its number and document)."""
+        if not self._numbers:  # a team always has a revision; tolerate rows written around the services
+            return 0, self.team.data
+        index = max(bisect.bisect_right(self._starts, at) - 1, 0)
+        number = self._numbers[index]
+        if number not in self._documents:
+            self._documents[number] = self.session.scalar(
+                select(Revision.data).where(Revision.team_id == self.team.id, Revision.number == number)) or {}
+        return number, self._documents[number]
+
+    def _schedule(self, number: int, data: dict[str, Any]) -> hours.Schedule | None:
+        if number not in self._schedules:
+            try:
+                self._schedules[number] = hours.Schedule.from_team(data.get("hours"), data.get("timezone") or "UTC")
+            except (ValueError, KeyError, TypeError):  # stored data that no longer reads: no promise
+                self._schedules[number] = None
+        return self._schedules[number]
+
+    def service_names(self, at: datetime) -> dict[str, str]:
+        """Service names the team offered at `at` or offers now, by their folded form."""
+        _number, then = self.revision_at(at)
+        names: dict[str, str] = {}
+        for document in (self.team.data, then):
+            for service in document.get("services") or []:
+                if isinstance(service, Mapping) and isinstance(service.get("name"), str):
+                    names[_key(service["name"])] = service["name"]
+        return names
+
+    def promises(self, at: datetime, service: str | None) -> dict[str, Any]:
+        """reply_by and done_by at `at`, exactly as `/status?at=` answered then, with the week key."""
+        number, data = self.revision_at(at)
+        offered = [s for s in data.get("services") or [] if isinstance(s, Mapping)]
+        wanted = [s for s in offered if service is not None and _key(str(s.get("name") or "")) == _key(service)]
+        schedule = self._schedule(number, data)
+        status = hours.team_status(schedule, at, data.get("response_time"), wanted[:1])
+        local = at.astimezone(timezone_of(data.get("timezone")))
+        return {
+            "reply_by": status["reply_by"],
+            "done_by": status["services"][0]["done_by"] if wanted else None,
+            "week": local.date() - timedelta(days=local.weekday()),
+            "revision_number": number,
+        }
+
+
+def _checked(report: Report, promiser: Promiser, zone: ZoneInfo) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    """The row to store for a report, or the problems by field (nothing is written for those)."""
+    errors: dict[str, list[str]] = {}
+    external_id = report.id.strip() if isinstance(report.id, str) else ""
+    if not external_id:
+        errors["id"] = ["is required"]
+    elif len(external_id) > MAX_ID_LENGTH:
+        errors["id"] = [f"must be at most {MAX_ID_LENGTH} characters"]
+    received_at = _aware(report.received_at, zone)
+    if received_at is None:
+        errors["received_at"] = ["is required"]
+        return None, errors
+    first_reply_at, resolved_at = _aware(report.first_reply_at, zone), _aware(report.resolved_at, zone)
+    if first_reply_at is not None and first_reply_at < received_at:
+        errors["first_reply_at"] = ["must not be before received_at"]
+    if resolved_at is not None and resolved_at < received_at:
+        errors["resolved_at"] = ["must not be before received_at"]
+    service = report.service.strip() if report.service else None
+    if service:
+        names = promiser.service_names(received_at)
+        if _key(service) not in names:
+            offered = ", ".join(sorted(set(names.values()))) or "none"
+            errors["service"] = [f"{promiser.team.name} offers no service {service!r} (its services: {offered})"]
+        else:
+            service = names[_key(service)]
+    if errors:
+        return None, errors
+    promised = promiser.promises(received_at, service)
+    reply_by, done_by = promised["reply_by"], promised["done_by"]
+    return {
+        "team_id": promiser.team.id,
+        "external_id": external_id,
+        "received_at": received_at,
+        "first_reply_at": first_reply_at,
+        "resolved_at": resolved_at,
+        "service": service or None,
+        "reply_by": reply_by,
+        "done_by": done_by,
+        "reply_kept": None if reply_by is None or first_reply_at is None else first_reply_at <= reply_by,
+        "done_kept": None if done_by is None or resolved_at is None else resolved_at <= done_by,
+        "week": promised["week"],
+        "revision_number": promised["revision_number"],
+    }, {}
+
+
+def _authorise(team: Team, actor: Actor) -> None:
+    if not actor.may_edit(team.data):
+        raise Forbidden(f"You may not report requests for {team.name}: only its owners and administrators can.")
+
+
+def record_request(session: Session, team: Team, report: Report, actor: Actor) -> tuple[ServiceRequest, bool]:
+    """Record a request the team received, or update the one with the same id: (row, created).
+
+    The caller commits. Raises InvalidRequest (422) naming each bad field, with nothing written.
+    """
+    _authorise(team, actor)
+    promiser = Promiser(session, team)
+    row, errors = _checked(report, promiser, timezone_of(team.timezone))
+    if errors or row is None:
+        raise InvalidRequest("The request cannot be recorded: " + "; ".join(
+            f"{field}: {', '.join(messages)}" for field, messages in errors.items()), errors)
+    existing = session.scalar(select(ServiceRequest).where(
+        ServiceRequest.team_id == team.id, ServiceRequest.external_id == row["external_id"]))
+    if existing is None:
+        existing = ServiceRequest(**row, recorded_at=utcnow(), updated_at=utcnow())
+        session.add(existing)
+        session.flush()
+        return existing, True
+    changed = {k: v for k, v in row.items() if getattr(existing, k) != v}
+    if changed:
+        for key, value in changed.items():
+            setattr(existing, key, value)
+        existing.updated_at = utcnow()
+        session.flush()
+    return existing, False
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+_COMPARED = ("received_at", "first_reply_at", "resolved_at", "service", "reply_by", "done_by",
+             "reply_kept", "done_kept", "week", "revision_number")
+
+
+def import_requests(
+    session: Session,
+    lines: Sequence[tuple[int, str, Report]],
+    actor: Actor,
+    *,
+    progress: Callable[[int], Any] | None = None,
+) -> ImportResult:
+    """Record many requests (line number, team slug, report), all or nothing.
+
+    Every line is checked before anything is written; the problems of every line are raised
+    together as `InvalidRequest` with errors keyed "line N: field". A later line with the same team
+    and id updates the earlier one, as a second POST would. Rows are written in bulk.
+    """
+    teams = {t.slug: t for t in session.scalars(select(Team).where(Team.slug.in_({slug for _, slug, _ in lines})))}
+    promisers: dict[int, Promiser] = {}
+    errors: dict[str, list[str]] = {}
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    refused: set[str] = set()
+    for number, slug, report in lines:
+        if progress is not None:
+            progress(1)
+        team = teams.get(slug)
+        if team is None or team.archived:
+            errors[f"line {number}: team"] = [f"no team with the slug {slug!r}" if slug else "is required"]
+            continue
+        if not actor.may_edit(team.data):
+            if slug not in refused:
+                errors[f"line {number}: team"] = [f"you may not report requests for {team.name}"]
+                refused.add(slug)
+            continue
+        promiser = promisers.get(team.id) or promisers.setdefault(team.id, Promiser(session, team))
+        row, problems = _checked(report, promiser, timezone_of(team.timezone))
+        for field, messages in problems.items():
+            errors[f"line {number}: {field}"] = messages
+        if row is not None:
+            rows[(team.id, row["external_id"])] = row
+    if errors:
+        raise InvalidRequest(f"Nothing was imported: {len(errors)} problem(s).", errors)
+
+    result = ImportResult()
+    existing: dict[tuple[int, str], Any] = {}
+    for team_id in {team_id for team_id, _ in rows}:
+        ids = [external_id for tid, external_id in rows if tid == team_id]
+        for start in range(0, len(ids), 500):
+            for found in session.execute(
+                select(ServiceRequest.id, ServiceRequest.external_id, *(getattr(ServiceRequest, c) for c in _COMPARED))
+                .where(ServiceRequest.team_id == team_id, ServiceRequest.external_id.in_(ids[start:start + 500]))
+            ):
+                existing[(team_id, found.external_id)] = found
+    now = utcnow()
+    new, changed = [], []
+    for key, row in rows.items():
+        old = existing.get(key)
+        if old is None:
+            new.append({**row, "recorded_at": now, "updated_at": now})
+        elif any(getattr(old, c) != row[c] for c in _COMPARED):
+            changed.append({**{c: row[c] for c in _COMPARED}, "id": old.id, "updated_at": now})
+        else:
+            result.unchanged += 1
+    for start in range(0, len(new), 5000):
+        session.execute(insert(ServiceRequest), new[start:start + 5000])
+    if changed:
+        session.execute(update(ServiceRequest), changed)
+    result.created, result.updated = len(new), len(changed)
+    return result
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def default_window(now: datetime | None = None) -> tuple[datetime, datetime]:
+    until = now or utcnow()
+    return until - DEFAULT_WINDOW, until
+
+
+def _tallies(until: datetime) -> list[Any]:
+    """Four sums over the rows of a group: reply measured and kept, resolution measured and kept."""
+    r = ServiceRequest
+
+    def measured(promise: Any, event: Any) -> Any:
+        return func.coalesce(func.sum(case(
+            (and_(promise.is_not(None), or_(event <= until, promise < until)), 1), else_=0)), 0)
+
+    def kept(promise: Any, event: Any, verdict: Any) -> Any:
+        return func.coalesce(func.sum(case(
+            (and_(promise.is_not(None), event <= until, verdict.is_(True)), 1), else_=0)), 0)
+
+    return [
+        func.count().label("requests"),
+        measured(r.reply_by, r.first_reply_at).label("reply_measured"),
+        kept(r.reply_by, r.first_reply_at, r.reply_kept).label("reply_kept"),
+        measured(r.done_by, r.resolved_at).label("done_measured"),
+        kept(r.done_by, r.resolved_at, r.done_kept).label("done_kept"),
+    ]
+
+
+def _window(stmt: Select[Any], team: Team, since: datetime, until: datetime) -> Select[Any]:
+    return stmt.where(ServiceRequest.team_id == team.id, ServiceRequest.received_at >= since,
+                      ServiceRequest.received_at < until)
+
+
+def _outcome(measured: int, kept: int) -> dict[str, Any]:
+    measured, kept = int(measured or 0), int(kept or 0)
+    return {"measured": measured, "kept": kept, "kept_ratio": round(kept / measured, 4) if measured else None}
+
+
+def satisfaction(session: Session, team: Team, since: datetime, until: datetime) -> dict[str, Any]:
+    """What colleagues said (`directory.feedback`, when that module is installed)."""
+    try:
+        from directory.feedback import satisfaction as rated  # type: ignore[attr-defined]
+    except ImportError:
+        return {"responses": 0, "average": None}
+    return rated(session, team, since, until)
+
+
+def performance(session: Session, team: Team, since: datetime, until: datetime) -> dict[str, Any]:
+    """CONTRACT §4's answer for requests received in [since, until), judged as of `until`."""
+    groups = session.execute(
+        _window(select(ServiceRequest.service, *_tallies(until)), team, since, until).group_by(ServiceRequest.service)
+    ).all()
+    totals = [sum(int(g[i] or 0) for g in groups) for i in range(1, 6)]
+    by_name = {g.service: g for g in groups if g.service is not None}
+    order = [s.get("name") for s in team.data.get("services") or [] if isinstance(s, Mapping)]
+    names = [n for n in order if isinstance(n, str)] + sorted(n for n in by_name if n not in order)
+    services = []
+    for name in names:
+        g = by_name.get(name)
+        services.append({
+            "name": name,
+            "requests": int(g.requests) if g else 0,
+            "resolution": _outcome(g.done_measured, g.done_kept) if g else _outcome(0, 0),
+        })
+    return {
+        "since": since.isoformat(timespec="seconds"),
+        "until": until.isoformat(timespec="seconds"),
+        "requests": totals[0],
+        "reply": _outcome(totals[1], totals[2]),
+        "resolution": _outcome(totals[3], totals[4]),
+        "services": services,
+        "satisfaction": satisfaction(session, team, since, until),
+    }
+
+
+def weekly(session: Session, team: Team, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Week by week (Monday, in the team's zone when each request arrived), judged as of `until`;
+    weeks without requests are listed too, so a chart's gaps are real gaps."""
+    groups = {
+        g.week: g for g in session.execute(
+            _window(select(ServiceRequest.week, *_tallies(until)), team, since, until).group_by(ServiceRequest.week))
+    }
+    zone = timezone_of(team.timezone)
+    first = since.astimezone(zone).date()
+    last = (until - timedelta(microseconds=1)).astimezone(zone).date()
+    weeks: list[date] = []
+    monday = first - timedelta(days=first.weekday())
+    while monday <= last and len(weeks) < 1100:
+        weeks.append(monday)
+        monday += timedelta(days=7)
+    weeks = sorted(set(weeks) | set(groups))
+    answer = []
+    for monday in weeks:
+        g = groups.get(monday)
+        answer.append({
+            "week": monday.isoformat(),
+            "requests": int(g.requests) if g else 0,
+            "reply": _outcome(g.reply_measured, g.reply_kept) if g else _outcome(0, 0),
+            "resolution": _outcome(g.done_measured, g.done_kept) if g else _outcome(0, 0),
+        })
+    return answer
+
+
+WEEKLY_CSV_COLUMNS = ("week", "requests", "reply_measured", "reply_kept", "reply_kept_ratio",
+                      "resolution_measured", "resolution_kept", "resolution_kept_ratio")
+
+
+def weekly_rows(weeks: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
+    """The weekly figures flat, in WEEKLY_CSV_COLUMNS order (for CSV and the page's table)."""
+    return [[w["week"], w["requests"], w["reply"]["measured"], w["reply"]["kept"], w["reply"]["kept_ratio"],
+             w["resolution"]["measured"], w["resolution"]["kept"], w["resolution"]["kept_ratio"]] for w in weeks]
+
+
+def percent(outcome: Mapping[str, Any]) -> int | None:
+    """The kept share in whole percent, rounded down (one missed promise never reads as 100%);
+    None below MIN_MEASURED."""
+    if outcome["measured"] < MIN_MEASURED:
+        return None
+    return math.floor(100 * outcome["kept"] / outcome["measured"])
