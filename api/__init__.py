@@ -140,6 +140,10 @@ def init_app(app: Flask) -> None:
         # Token requests carry no cookies to forge; session writes are checked in `require_writer`.
         csrf.exempt(blp)
 
+    from api import recognition as recognition_api  # read-only: recognition and survey results
+
+    api.register_blueprint(recognition_api.blp, url_prefix=API_PREFIX)
+
     @app.route(f"{API_PREFIX}/docs")
     def api_docs() -> str:
         return render_template("api_docs.html")

@@ -269,3 +269,68 @@ class ServiceRequest(Base):
     revision_number: Mapped[int]
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyRound(Base):
+    """One round of the periodic survey ("rate the teams you worked with this quarter").
+
+    Open while `closed_at` is None; at most one round is open at a time (`directory.surveys`).
+    """
+
+    __tablename__ = "survey_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    opened_by: Mapped[str] = mapped_column(String(320))
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_by: Mapped[str | None] = mapped_column(String(320), default=None)
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class SurveyResponse(Base):
+    """One person's ratings of one team in one round (1-5 on each agreed parameter); a second
+    answer from the same person replaces the first, hence the unique key."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (UniqueConstraint("round_id", "team_id", "respondent"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("survey_rounds.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    respondent: Mapped[str] = mapped_column(String(320))
+    responsiveness: Mapped[int]
+    clarity: Mapped[int]
+    helpfulness: Mapped[int]
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Kudos(Base):
+    """A thank-you to a team (optionally naming people), shown on its page and in the company feed."""
+
+    __tablename__ = "kudos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(320), index=True)
+    people: Mapped[list[str]] = mapped_column(JSON, default=list)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    team: Mapped[Team] = relationship()
+
+
+class RecognitionAudit(Base):
+    """Who wrote what in surveys and kudos, and when: one record per write, read by administrators."""
+
+    __tablename__ = "recognition_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -55,6 +55,9 @@ def init_app(app: Flask) -> None:
     from directory.web.markdown import render_markdown
 
     app.register_blueprint(bp)
+    from directory.web import recognition as recognition_pages
+
+    recognition_pages.init_app(app)  # surveys, kudos and recognition: their own blueprint
     app.before_request(_require_login)
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["long_date"] = long_date
