@@ -149,7 +149,14 @@ def edit_team(slug: str) -> Any:
               "success")
     else:
         flash("Nothing had changed, so nothing was saved.", "info")
+    _flash_address_warnings(session, team)
     return redirect(url_for("web.team", slug=team.slug))
+
+
+def _flash_address_warnings(session: Any, team: Any) -> None:
+    """Tell the editor at once when an address they listed is answered by another team."""
+    for warning in services.address_warnings(session, team):
+        flash(warning, "warning")
 
 
 def _conflict(form: TeamForm, team: Team, expected: int) -> tuple[str, int]:
@@ -190,6 +197,7 @@ def new_team() -> Any:
         session.rollback()
         return _render_editor(form, _problem_errors(exc), team=None, status=exc.status)
     flash(f"{team.name} is in the directory.", "success")
+    _flash_address_warnings(session, team)
     return redirect(url_for("web.team", slug=team.slug))
 
 

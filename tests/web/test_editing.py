@@ -181,6 +181,9 @@ def test_a_shared_mailbox_may_be_listed_by_two_teams(
     response = owner_client.post("/teams/payroll/edit", data=fields)
     assert response.status_code == 302
     assert stored(app).version == 2
+    page = text(owner_client.get(response.headers["Location"]))
+    assert "legal@example.com is answered by Legal (legal)" in page
+    assert "only they or an administrator can hand it over" in page
 
 
 def test_publishing_choice_protects_typed_hours(app: Flask, owner_client: FlaskClient, payroll: Any,
