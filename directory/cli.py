@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from directory import accounts, services
 from directory.db import get_db, get_session, is_initialised, upgrade
 from directory.errors import DirectoryError, InvalidTeam, NotFound
+from directory.jobs import check_links_command, notify_command
 from directory.models import Team
 from directory.search_sync import get_search
 
@@ -41,6 +42,8 @@ def main() -> None:
 def register(app: Flask) -> None:
     """The commands that work inside the app's context (`serve` is on `main`: it must run in none)."""
     for command in (init, seed, import_command, export, reindex, create_token, revoke_token, create_admin):
+        app.cli.add_command(command)
+    for command in (notify_command, check_links_command):
         app.cli.add_command(command)
     from directory.performance_cli import import_requests
 

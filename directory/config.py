@@ -69,4 +69,11 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # second); larger ones rebuild in the background while search answers from the database.
         "SEARCH_INLINE_REBUILD_TEAMS": int(os.environ.get("SEARCH_INLINE_REBUILD_TEAMS", "100")),
         "AUTO_REPLY_RENDERS_PER_MINUTE": int(os.environ.get("AUTO_REPLY_RENDERS_PER_MINUTE", "3")),
+        # The organisation's mail server, for `directory notify` (review reminders to owners).
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", ""),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool("SMTP_STARTTLS"),
     }

@@ -334,3 +334,53 @@ class RecognitionAudit(Base):
     action: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ReviewSetting(Base):
+    """A review policy value administrators change on a page (`directory.reviews`): kept in the
+    database so that every app server and the `notify` job apply the same number at once."""
+
+    __tablename__ = "review_settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SentNotification(Base):
+    """One e-mail to one owner about one team in one review cycle (`cycle` is the due date, so a
+    review starts a new cycle). Its row makes `directory notify` idempotent; a failed send stays
+    `failed` and is retried by the next run."""
+
+    __tablename__ = "sent_notifications"
+    __table_args__ = (UniqueConstraint("team_id", "kind", "cycle", "recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    cycle: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LinkCheck(Base):
+    """The last answer of one booking or contact URL of a team, from `directory check-links`
+    (never from a page view, which must not wait on other servers)."""
+
+    __tablename__ = "link_checks"
+    __table_args__ = (UniqueConstraint("team_id", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    place: Mapped[str] = mapped_column(String(300))
+    ok: Mapped[bool]
+    status: Mapped[int | None] = mapped_column(default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -37,12 +37,6 @@ def last_reviewed(data: dict[str, Any]) -> date | None:
         return None
 
 
-def review_due(data: dict[str, Any], today: date, max_age_days: int) -> bool:
-    """Whether a page needs reviewing: never reviewed, or last reviewed more than `max_age_days` ago."""
-    reviewed = last_reviewed(data)
-    return reviewed is None or (today - reviewed).days > max_age_days
-
-
 def owns(data: dict[str, Any], email: str) -> bool:
     return email.lower() in {o.lower() for o in data.get("owners") or []}
 

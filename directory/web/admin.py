@@ -18,14 +18,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from api.schemas import load_team
-from directory import accounts, auth, people, services
+from directory import accounts, auth, people, reviews, services
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
 from directory.models import ApiToken, Team, User
 from directory.services import Actor
 from directory.web import bp, utcnow
 from directory.web.editing import signed_in
-from directory.web.present import REVIEW_WARNING_DAYS
 from directory.web.views import known_names
 
 
@@ -98,12 +97,12 @@ class TeamTable:
         table.sort, table.descending = sort, direction == "desc"
         return table
 
-    def fill(self, teams: list[Team], today: date, names: dict[str, str]) -> None:
+    def fill(self, teams: list[Team], today: date, names: dict[str, str], rule: reviews.Policy) -> None:
         self.departments = sorted({t.department for t in teams if t.department}, key=str.lower)
         rows = []
         for team in teams:
             row = {"team": team, "reviewed": people.last_reviewed(team.data),
-                   "stale": people.review_due(team.data, today, REVIEW_WARNING_DAYS)}
+                   "stale": rule.is_due(team.data, today, team.created_at.date())}
             row["review_age_days"] = (today - row["reviewed"]).days if row["reviewed"] else None
             self.stale_count += row["stale"]
             if self._matches(team, row, names):
@@ -152,10 +151,11 @@ def admin() -> str:
     active = [t for t in teams if not t.archived]
     names = known_names([o for t in active for o in t.data.get("owners") or []])
     table = TeamTable.from_args(request.args)
-    table.fill(active, utcnow().date(), names)
+    rule = reviews.policy(session)
+    table.fill(active, utcnow().date(), names, rule)
     return render_template(
         "admin/index.html", table=table, sorts={k: label for k, (label, _key) in SORTS.items()},
-        active=active, archived=[t for t in teams if t.archived], review_days=REVIEW_WARNING_DAYS,
+        active=active, archived=[t for t in teams if t.archived], review_days=rule.interval_days,
         user_count=len(users), admin_count=sum(1 for u in users if u.is_admin), token_count=len(tokens),
     )
 

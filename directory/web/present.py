@@ -11,9 +11,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from directory import facts, hours, wording
+from directory import facts, hours, reviews, wording
 
-REVIEW_WARNING_DAYS = 183  # "older than six months"
+# The default interval, for importers of the old name; the rule itself is `directory.reviews`.
+REVIEW_WARNING_DAYS = reviews.DEFAULT_INTERVAL_DAYS
 WEEKDAY_ABBR = wording.WEEKDAY_ABBR
 WEEKDAY_NAMES = wording.WEEKDAY_NAMES
 MONTH_ABBR = wording.MONTH_ABBR
@@ -225,7 +226,8 @@ def booking_action(booking: dict[str, Any] | None, contacts: list[dict[str, Any]
     }
 
 
-def build_team_view(data: dict[str, Any], now: datetime, reader_tz: str | None, chat_url: str = "") -> TeamView:
+def build_team_view(data: dict[str, Any], now: datetime, reader_tz: str | None, chat_url: str = "",
+                    review_policy: reviews.Policy | None = None) -> TeamView:
     timezone = data.get("timezone") or "UTC"
     try:
         schedule = hours.Schedule.from_team(data.get("hours"), timezone)
@@ -269,7 +271,7 @@ def build_team_view(data: dict[str, Any], now: datetime, reader_tz: str | None, 
         view.reviewed = date.fromisoformat(data["last_reviewed"]) if data.get("last_reviewed") else None
     except ValueError:
         view.reviewed = None
-    view.review_stale = view.reviewed is None or (today - view.reviewed).days > REVIEW_WARNING_DAYS
+    view.review_stale = (review_policy or reviews.Policy()).is_due(data, today)
     if view.reader_differs:
         view.reader_offset_note = offset_note(timezone, view.reader_tz, now)
     return view

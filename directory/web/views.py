@@ -13,13 +13,13 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from directory import accounts, auth, hours, people, services
+from directory import accounts, auth, hours, people, reviews, services
 from directory.db import get_session
 from directory.models import Team, User
 from directory.search_sync import get_search, newest_change
 from directory.text import storable
 from directory.web import bp, render_error, safe_next, utcnow
-from directory.web.present import REVIEW_WARNING_DAYS, badge_for, build_team_view, reader_timezone
+from directory.web.present import badge_for, build_team_view, reader_timezone
 
 PAGE_SIZE = 20
 FACET_LIMIT = 12
@@ -285,7 +285,8 @@ def team(slug: str) -> str:
     actor = auth.current_actor()
     team = services.get_team(session, slug, include_archived=bool(actor and actor.is_admin))
     now, fixed = requested_instant()
-    view = build_team_view(team.data, now, reader_tz_from_request(), current_app.config.get("DIRECTORY_CHAT_URL", ""))
+    view = build_team_view(team.data, now, reader_tz_from_request(), current_app.config.get("DIRECTORY_CHAT_URL", ""),
+                           reviews.policy(session))
     department_slug = services.slugify(team.department) if team.department else None
     known_names(team.data.get("owners") or [])  # every owner's name in one query
     return render_template(
@@ -307,14 +308,15 @@ def my_teams() -> str | Response:
     now = utcnow()
     owned = people.owned_teams(session, actor.email)
     cards = team_cards(owned, now)
+    rule = reviews.policy(session)
     for card in cards:
         card["reviewed"] = people.last_reviewed(card["data"])
-        card["review_due"] = people.review_due(card["data"], now.date(), REVIEW_WARNING_DAYS)
+        card["review_due"] = rule.is_due(card["data"], now.date(), card["team"].created_at.date())
     changes = people.changes_by_others(session, owned, actor.email)
     known_names([r.author for r in changes])
     return render_template(
         "my_teams.html", cards=cards, due=[c for c in cards if c["review_due"]],
-        changes=changes, teams_by_id={t.id: t for t in owned}, review_days=REVIEW_WARNING_DAYS,
+        changes=changes, teams_by_id={t.id: t for t in owned}, review_days=rule.interval_days,
     )
 
 
