@@ -43,6 +43,9 @@ def register(app: Flask) -> None:
     """The commands that work inside the app's context (`serve` is on `main`: it must run in none)."""
     for command in (init, seed, import_command, export, reindex, create_token, revoke_token, create_admin):
         app.cli.add_command(command)
+    from directory.mail.cli import mail_responder
+
+    app.cli.add_command(mail_responder)
     for command in (notify_command, check_links_command):
         app.cli.add_command(command)
     from directory.performance_cli import import_requests

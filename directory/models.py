@@ -384,3 +384,61 @@ class LinkCheck(Base):
     status: Mapped[int | None] = mapped_column(default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailTeamSetting(Base):
+    """A team's own mail-responder settings; no row means the defaults from the environment."""
+
+    __tablename__ = "mail_team_settings"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    # One sender hears from this team at most once per this many days (RFC 5230's :days).
+    period_days: Mapped[int]
+
+
+class MailSenderMemory(Base):
+    """When the responder last answered a sender for a team: in the database, so that every
+    responder process and restart honours the once-per-period promise."""
+
+    __tablename__ = "mail_sender_memory"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(320), primary_key=True)
+    replied_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MailOutbox(Base):
+    """One auto-reply, queued when its message was accepted and kept after it was sent, so that a
+    relay outage loses nothing and owners can see what was answered on their team's behalf."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        Index("ix_mail_outbox_due", "status", "next_attempt_at"),
+        Index("ix_mail_outbox_team", "team_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    team_address: Mapped[str] = mapped_column(String(320))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    message_id: Mapped[str] = mapped_column(String(300))
+    in_reply_to: Mapped[str | None] = mapped_column(Text, default=None)
+    message: Mapped[bytes]
+    received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued, sent, failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    leased_until: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class MailCounter(Base):
+    """A running count of the responder's outcomes (received, answered, failed, suppressed:<reason>),
+    shared by every responder process."""
+
+    __tablename__ = "mail_counters"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,166 @@
+"""The responder's shared memory in the database: who was answered when, the queue of replies,
+the counters. Every function takes the session; the caller commits.
+
+Writes that several responder processes may race on are single conditional statements
+(`INSERT … ON CONFLICT`, `UPDATE … WHERE`), so the database decides who wins, on SQLite and
+PostgreSQL alike, without savepoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from directory.models import MailCounter, MailOutbox, MailSenderMemory, MailTeamSetting
+
+__all__ = [
+    "bump",
+    "claim_sender",
+    "counters",
+    "due_ids",
+    "enqueue",
+    "lease",
+    "mark_failed",
+    "mark_retry",
+    "mark_sent",
+    "period_days",
+    "prune",
+    "queue_state",
+    "recent_replies",
+    "set_period_days",
+]
+
+MAX_PERIOD_DAYS = 365
+
+
+def _insert(session: Session) -> Any:
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def bump(session: Session, counts: Mapping[str, int]) -> None:
+    """Add to the named counters (created at zero on first use)."""
+    insert = _insert(session)
+    for name, n in sorted(counts.items()):  # one order everywhere: concurrent bumps cannot deadlock
+        if n:
+            statement = insert(MailCounter).values(name=name, value=n)
+            session.execute(statement.on_conflict_do_update(
+                index_elements=[MailCounter.name], set_={"value": MailCounter.value + n}))
+
+
+def counters(session: Session) -> dict[str, int]:
+    """Every counter by name: one small table read."""
+    return {name: value for name, value in session.execute(select(MailCounter.name, MailCounter.value))}
+
+
+def queue_state(session: Session, now: datetime) -> dict[str, Any]:
+    """Replies waiting to go out, and how long the oldest has waited (seconds), for monitoring."""
+    waiting, oldest = session.execute(
+        select(func.count(), func.min(MailOutbox.received_at)).where(MailOutbox.status == "queued")).one()
+    return {"queued": waiting, "oldest_queued_seconds": None if oldest is None else
+            round((now - oldest.replace(tzinfo=now.tzinfo)).total_seconds(), 1)}
+
+
+def period_days(session: Session, team_id: int, default: int) -> int:
+    """How many days a sender waits between two replies from this team (its own setting, else the default)."""
+    own = session.get(MailTeamSetting, team_id)
+    return default if own is None else own.period_days
+
+
+def set_period_days(session: Session, team_id: int, days: int | None) -> None:
+    """Give a team its own period (1 to MAX_PERIOD_DAYS days), or None to return to the default."""
+    setting = session.get(MailTeamSetting, team_id)
+    if days is None:
+        if setting is not None:
+            session.delete(setting)
+        return
+    if not 1 <= days <= MAX_PERIOD_DAYS:
+        raise ValueError(f"the period is 1 to {MAX_PERIOD_DAYS} days")
+    if setting is None:
+        session.add(MailTeamSetting(team_id=team_id, period_days=days))
+    else:
+        setting.period_days = days
+
+
+def claim_sender(session: Session, team_id: int, sender: str, now: datetime, days: int) -> bool:
+    """True when this team may answer this sender now, and remember that it did (RFC 5230's
+    once-per-period); False when it answered them less than `days` ago.
+
+    Of several processes asking at once for one sender, exactly one gets True: the update of an
+    expired memory and the insert of a new one are each a single statement the database orders.
+    """
+    renewed = session.execute(
+        update(MailSenderMemory)
+        .where(MailSenderMemory.team_id == team_id, MailSenderMemory.sender == sender,
+               MailSenderMemory.replied_at <= now - timedelta(days=days))
+        .values(replied_at=now).execution_options(synchronize_session=False))
+    if renewed.rowcount == 1:
+        return True
+    inserted = session.execute(
+        _insert(session)(MailSenderMemory).values(team_id=team_id, sender=sender, replied_at=now)
+        .on_conflict_do_nothing())
+    return inserted.rowcount == 1
+
+
+def enqueue(session: Session, **fields: Any) -> MailOutbox:
+    """Queue one reply (its message whole, so a retry sends exactly the same bytes and Message-ID)."""
+    item = MailOutbox(status="queued", attempts=0, next_attempt_at=fields["received_at"], **fields)
+    session.add(item)
+    return item
+
+
+def due_ids(session: Session, now: datetime, limit: int = 20) -> list[int]:
+    """Queued replies whose time has come and that no worker holds, oldest first."""
+    return list(session.scalars(
+        select(MailOutbox.id)
+        .where(MailOutbox.status == "queued", MailOutbox.next_attempt_at <= now,
+               or_(MailOutbox.leased_until.is_(None), MailOutbox.leased_until <= now))
+        .order_by(MailOutbox.next_attempt_at, MailOutbox.id).limit(limit)))
+
+
+def lease(session: Session, item_id: int, now: datetime, seconds: float) -> MailOutbox | None:
+    """Take one queued reply for `seconds` (counted as an attempt); None when another worker has
+    it or it is no longer queued. A worker that dies mid-send lets the lease lapse."""
+    taken = session.execute(
+        update(MailOutbox)
+        .where(MailOutbox.id == item_id, MailOutbox.status == "queued",
+               or_(MailOutbox.leased_until.is_(None), MailOutbox.leased_until <= now))
+        .values(leased_until=now + timedelta(seconds=seconds), attempts=MailOutbox.attempts + 1)
+        .execution_options(synchronize_session=False))
+    if taken.rowcount != 1:
+        return None
+    return session.get(MailOutbox, item_id, populate_existing=True)
+
+
+def mark_sent(session: Session, item: MailOutbox, now: datetime) -> None:
+    item.status, item.sent_at, item.leased_until, item.last_error = "sent", now, None, None
+    bump(session, {"answered": 1})
+
+
+def mark_retry(session: Session, item: MailOutbox, now: datetime, error: str, delay: float) -> None:
+    item.next_attempt_at, item.leased_until, item.last_error = now + timedelta(seconds=delay), None, error[:1000]
+    bump(session, {"relay_errors": 1})
+
+
+def mark_failed(session: Session, item: MailOutbox, error: str) -> None:
+    item.status, item.leased_until, item.last_error = "failed", None, error[:1000]
+    bump(session, {"failed": 1, "relay_errors": 1})
+
+
+def recent_replies(session: Session, team_id: int, limit: int = 20) -> list[MailOutbox]:
+    """The replies last made on a team's behalf (sent, waiting or given up), newest first."""
+    return list(session.scalars(
+        select(MailOutbox).where(MailOutbox.team_id == team_id).order_by(MailOutbox.id.desc()).limit(limit)))
+
+
+def prune(session: Session, now: datetime, keep_days: int, default_period: int) -> None:
+    """Forget replies sent or given up over `keep_days` ago, and memories older than any period."""
+    session.execute(delete(MailOutbox).where(
+        MailOutbox.status != "queued", MailOutbox.received_at < now - timedelta(days=keep_days)))
+    longest = max(default_period, session.scalar(select(func.max(MailTeamSetting.period_days))) or 0)
+    session.execute(delete(MailSenderMemory).where(MailSenderMemory.replied_at < now - timedelta(days=longest)))
