@@ -140,6 +140,11 @@ def init_app(app: Flask) -> None:
         # Token requests carry no cookies to forge; session writes are checked in `require_writer`.
         csrf.exempt(blp)
 
+    from api import feedback as feedback_api  # ratings and "How did we do?" links (CONTRACT §4)
+
+    api.register_blueprint(feedback_api.blp, url_prefix=API_PREFIX)
+    csrf.exempt(feedback_api.blp)  # session writes are checked in `require_writer`
+
     from api import recognition as recognition_api  # read-only: recognition and survey results
 
     api.register_blueprint(recognition_api.blp, url_prefix=API_PREFIX)

@@ -442,3 +442,86 @@ class MailCounter(Base):
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[int] = mapped_column(default=0)
+
+
+class Feedback(Base):
+    """One person's rating of a team (1-5), perhaps about one request, perhaps with a comment.
+
+    `rater_id` exists for one purpose each: replacing a person's earlier rating of the same request,
+    rate limits, and the author's own page. No page or API answer ever shows it to anyone else
+    (`directory.feedback` only ever returns aggregates above the floor and nameless comments).
+    """
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("team_id", "rater_id", "request_id", name="uq_feedback_team_id_rater_id_request_id"),
+        Index("ix_feedback_team_id_rated_at", "team_id", "rated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    service: Mapped[str | None] = mapped_column(String(200), default=None)
+    rating: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    complaint: Mapped[bool] = mapped_column(default=False)
+    signed: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    team: Mapped[Team] = relationship()
+    follow_up: Mapped[FeedbackFollowUp | None] = relationship(back_populates="feedback", uselist=False,
+                                                              cascade="all, delete-orphan")
+
+
+class FeedbackFollowUp(Base):
+    """A concern (a low rating or a complaint) that the team's owners must address:
+    open -> acknowledged -> replied -> resolved, overdue past `due_at` while not resolved."""
+
+    __tablename__ = "feedback_follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"), unique=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    reason: Mapped[str] = mapped_column(String(20))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
+    replied_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    reply: Mapped[str | None] = mapped_column(Text, default=None)
+
+    feedback: Mapped[Feedback] = relationship(back_populates="follow_up")
+
+
+class FeedbackAnswer(Base):
+    """An owners' public answer, "you said, we did", shown on the team page."""
+
+    __tablename__ = "feedback_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    said: Mapped[str] = mapped_column(Text)
+    did: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class FeedbackAudit(Base):
+    """Every feedback write: who did what to which team, for administrators and rate limits.
+
+    Records of ratings name the person and the team but never the rating, the comment or which
+    feedback row it was, so the log cannot be joined to what someone said.
+    """
+
+    __tablename__ = "feedback_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    actor_user_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), default=None)
+    subject: Mapped[str] = mapped_column(String(200), default="")

@@ -55,6 +55,9 @@ def init_app(app: Flask) -> None:
     from directory.web.markdown import render_markdown
 
     app.register_blueprint(bp)
+    from directory.web import feedback as feedback_pages
+
+    app.register_blueprint(feedback_pages.bp)  # what colleagues say: its own blueprint
     from directory.web import recognition as recognition_pages
 
     recognition_pages.init_app(app)  # surveys, kudos and recognition: their own blueprint
