@@ -404,3 +404,47 @@ def percent(outcome: Mapping[str, Any]) -> int | None:
     if outcome["measured"] < MIN_MEASURED:
         return None
     return math.floor(100 * outcome["kept"] / outcome["measured"])
+
+
+# --------------------------------------------------------------------------- the team page
+
+
+CHART_WEEKS = 13
+CHART_BAR, CHART_GAP, CHART_HEIGHT, CHART_TOP, CHART_BOTTOM = 28, 8, 100, 18, 22
+
+
+def trend_chart(weeks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Geometry of the weekly reply-on-time bars, for an inline SVG: each bar carries its value as
+    text, so the chart reads without colour; weeks with nothing measured show a dash."""
+    bars = []
+    for i, week in enumerate(weeks[-CHART_WEEKS:]):
+        ratio = week["reply"]["kept_ratio"]
+        height = round((ratio or 0) * CHART_HEIGHT)
+        x = i * (CHART_BAR + CHART_GAP)
+        monday = date.fromisoformat(week["week"])
+        bars.append({
+            "x": x, "width": CHART_BAR, "y": CHART_TOP + CHART_HEIGHT - height, "height": height,
+            "label": "–" if ratio is None else f"{math.floor(ratio * 100)}%",
+            "label_y": CHART_TOP + CHART_HEIGHT - height - 4,
+            "week": f"{monday.day} {monday:%b}", "week_iso": week["week"],
+            "measured": week["reply"]["measured"], "kept": week["reply"]["kept"],
+        })
+    width = max(len(bars) * (CHART_BAR + CHART_GAP) - CHART_GAP, 1)
+    return {"bars": bars, "width": width, "height": CHART_TOP + CHART_HEIGHT + CHART_BOTTOM,
+            "baseline": CHART_TOP + CHART_HEIGHT, "axis_y": CHART_TOP + CHART_HEIGHT + 15}
+
+
+def page_summary(session: Session, team: Team, now: datetime) -> dict[str, Any] | None:
+    """What the team page shows: the last 90 days' percentages (none below MIN_MEASURED), per
+    service, and the weekly trend; None when no request was reported in the window."""
+    since, until = default_window(now)
+    found = performance(session, team, since, until)
+    if not found["requests"]:
+        return None
+    weeks = weekly(session, team, since, until)
+    return {
+        "since": since, "until": until, "days": DEFAULT_WINDOW.days, "figures": found,
+        "reply_percent": percent(found["reply"]),
+        "services": [dict(s, percent=percent(s["resolution"])) for s in found["services"] if s["requests"]],
+        "weeks": weeks, "rows": weekly_rows(weeks), "chart": trend_chart(weeks), "min_measured": MIN_MEASURED,
+    }

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from directory import accounts, auth, hours, people, reviews, services
+from directory import performance as promises
 from directory.db import get_session
 from directory.models import Team, User
 from directory.search_sync import get_search, newest_change
@@ -294,6 +295,7 @@ def team(slug: str) -> str:
         may_edit=bool(actor and actor.may_edit(team.data)),
         is_admin=bool(actor and actor.is_admin),
         department_slug=department_slug,
+        performance=promises.page_summary(session, team, now),
     )
 
 
