@@ -135,7 +135,9 @@ def init_app(app: Flask) -> None:
     from api import performance as performance_api
     from directory.security import csrf
 
-    for blp in (teams.blp, departments.blp, search.blp, auto_reply.blp, performance_api.blp):
+    from api import calendar as calendar_api
+
+    for blp in (teams.blp, departments.blp, search.blp, auto_reply.blp, performance_api.blp, calendar_api.blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX)
         # Token requests carry no cookies to forge; session writes are checked in `require_writer`.
         csrf.exempt(blp)

@@ -15,7 +15,7 @@ from marshmallow import fields, validate
 from api.cache import LRUCache, RenderBudget
 from api.common import AtArgsSchema, Blueprint, require_read, resolve_at, site_url
 from api.schemas import StorableString
-from directory import facts, services
+from directory import facts, holiday_calendars, services
 from directory.autoreply import AutoReply, normalize_address, render_auto_reply
 from directory.db import get_db, get_session
 from directory.models import Team
@@ -118,7 +118,7 @@ def answer(team_id: int, version: int, args: dict[str, Any]) -> Response:
         asked = (at if at.tzinfo is None else at.astimezone(UTC)).replace(second=0, microsecond=0)
     else:
         asked = now.replace(second=0, microsecond=0)
-    key = (team_id, version, explicit, asked, args.get("tz"), site_url())
+    key = (team_id, version, holiday_calendars.stamp(), explicit, asked, args.get("tz"), site_url())
     rendered = _replies().get(key)
     if rendered is None or (rendered.until is not None and rendered.until <= now):
         rendered = _render(team_id, asked, explicit, args.get("tz"), now)

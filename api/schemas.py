@@ -274,7 +274,9 @@ class TeamSchema(DocumentSchema):
     hours = fields.Dict(load_default=None, allow_none=True, metadata={
         "description": "weekly intervals per day (local HH:MM; end may be 24:00; end before start runs past "
                        "midnight), an optional public-holiday calendar and closures (whole days, end inclusive, "
-                       "or local date-times). Absent: hours not published.",
+                       "or local date-times). Absent: hours not published. `holidays.calendar` (optional, "
+                       "with or without `country`) names an organisation holiday calendar as 'org:<slug>' "
+                       "(see /api/v1/holiday-calendars); its days close the team like public holidays.",
         "example": {
             "weekly": {"mon": [["09:00", "12:30"], ["13:30", "17:30"]], "tue": [["09:00", "17:30"]],
                        "wed": [["09:00", "17:30"]], "thu": [["09:00", "17:30"]], "fri": [["09:00", "16:00"]],
@@ -344,9 +346,11 @@ def _canonical_hours(hours: dict[str, Any]) -> dict[str, Any]:
     }
     if hours.get("holidays"):
         cal = hours["holidays"]
-        out["holidays"] = {"country": str(cal["country"]).upper()}
+        out["holidays"] = {"country": str(cal["country"]).upper()} if cal.get("country") else {}
         if cal.get("subdivision"):
             out["holidays"]["subdivision"] = str(cal["subdivision"])
+        if cal.get("calendar"):
+            out["holidays"]["calendar"] = str(cal["calendar"])
     else:
         out["holidays"] = None
     out["closures"] = [

@@ -47,12 +47,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from directory import auth, db, search_sync, security
+    from directory import auth, db, holiday_calendars, search_sync, security
 
     db.Database().init_app(app)
     auth.init_app(app)
     security.init_app(app)
     search_sync.init_app(app)
+    holiday_calendars.init_app(app)
 
     import api
 

@@ -48,6 +48,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(mail_responder)
     for command in (notify_command, check_links_command):
         app.cli.add_command(command)
+    from directory.holiday_calendars import cli_group as holiday_calendar_commands
+
+    app.cli.add_command(holiday_calendar_commands())
     from directory.performance_cli import import_requests
 
     app.cli.add_command(import_requests)

@@ -27,7 +27,7 @@ import json
 import math
 import re
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -42,6 +42,7 @@ __all__ = [
     "HORIZON",
     "WEEKDAYS",
     "DayHours",
+    "OrgCalendar",
     "Schedule",
     "team_status",
     "validate_duration",
@@ -78,6 +79,33 @@ _SCHEDULE_CACHE_SIZE = 512
 _TIME_RE = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+ORG_CALENDAR_RE = re.compile(r"org:([a-z0-9]+(?:-[a-z0-9]+)*)")
+"""How `hours.holidays.calendar` names an organisation holiday calendar: "org:<slug>"."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrgCalendar:
+    """An organisation holiday calendar as plain data: its closed dates and their names.
+
+    `version` changes whenever the days do, so memoised schedules built from an older copy are
+    never reused.
+    """
+
+    name: str
+    version: int
+    days: Mapping[date, str]
+
+
+OrgCalendarLookup = Callable[[str], "OrgCalendar | None"]
+_org_calendar_lookup: OrgCalendarLookup | None = None
+
+
+def set_org_calendar_lookup(lookup: OrgCalendarLookup | None) -> None:
+    """Where `Schedule.from_team` finds the organisation calendars teams name: the app installs
+    one (directory.holiday_calendars), so the engine itself stays free of storage. None, or a
+    name the lookup does not know, means no organisation days."""
+    global _org_calendar_lookup
+    _org_calendar_lookup = lookup
 
 Segment = tuple[int, int]
 """Wall-clock minutes [start, end) within one local date, 0 <= start < end <= 1440."""
@@ -226,13 +254,18 @@ def _parse_day(intervals: object, path: str, errors: dict[str, list[str]]) -> li
 
 def _validate_holidays(spec: object, errors: dict[str, list[str]]) -> None:
     if not isinstance(spec, Mapping):
-        _add(errors, "holidays", "must be an object with country and optional subdivision")
+        _add(errors, "holidays", "must be an object with country, optional subdivision and optional calendar")
         return
     for key in spec:
-        if key not in ("country", "subdivision"):
-            _add(errors, f"holidays.{key}", "unknown field; use country or subdivision")
+        if key not in ("country", "subdivision", "calendar"):
+            _add(errors, f"holidays.{key}", "unknown field; use country, subdivision or calendar")
     country = spec.get("country")
     subdivision = spec.get("subdivision")
+    calendar = spec.get("calendar")
+    if calendar is not None and not (isinstance(calendar, str) and ORG_CALENDAR_RE.fullmatch(calendar)):
+        _add(errors, "holidays.calendar", "must name an organisation holiday calendar as 'org:<slug>'")
+    if calendar is not None and country is None and subdivision is None:
+        return  # an organisation calendar alone, without a country's public holidays
     supported = _supported_countries()
     if not isinstance(country, str) or not country:
         _add(errors, "holidays.country", "required: an ISO 3166 country code such as 'GB'")
@@ -448,6 +481,7 @@ class Schedule:
         "_closures",
         "_day_cache",
         "_holiday_spec",
+        "_org_calendar",
         "_partial_closed",
         "_segment_cache",
         "_weekday_segments",
@@ -463,10 +497,15 @@ class Schedule:
         weekly: Mapping[str, list[list[str]]],
         holiday_spec: tuple[str, str | None] | None,
         closures: list[Mapping[str, Any]],
+        org_calendar: OrgCalendar | None = None,
     ) -> None:
-        """Prefer `from_team`, which validates; this trusts its (already valid) input."""
+        """Prefer `from_team`, which validates; this trusts its (already valid) input.
+
+        `org_calendar`'s days close the team like public holidays.
+        """
         self.tz = tz
         self._holiday_spec = holiday_spec
+        self._org_calendar = org_calendar
         own: list[list[Segment]] = [[] for _ in WEEKDAYS]
         for wd, key in enumerate(WEEKDAYS):
             for start_s, end_s in weekly.get(key) or ():
@@ -533,8 +572,10 @@ class Schedule:
         """
         if hours is None:
             return None
+        org_calendar = _org_calendar_for(hours)
         try:
-            key = (json.dumps(hours, sort_keys=True, separators=(",", ":")), timezone)
+            key = (json.dumps(hours, sort_keys=True, separators=(",", ":")), timezone,
+                   (org_calendar.name, org_calendar.version) if org_calendar else None)
         except (TypeError, ValueError):
             key = None
         if key is not None:
@@ -548,8 +589,9 @@ class Schedule:
         if errors:
             raise ValueError(errors)
         spec = hours.get("holidays")
-        holiday_spec = (spec["country"], spec.get("subdivision")) if spec else None
-        schedule = cls(ZoneInfo(timezone), hours.get("weekly") or {}, holiday_spec, list(hours.get("closures") or ()))
+        holiday_spec = (spec["country"], spec.get("subdivision")) if spec and spec.get("country") else None
+        schedule = cls(ZoneInfo(timezone), hours.get("weekly") or {}, holiday_spec, list(hours.get("closures") or ()),
+                       org_calendar)
         if key is not None:
             if len(_SCHEDULES) >= _SCHEDULE_CACHE_SIZE:
                 _SCHEDULES.clear()
@@ -559,11 +601,14 @@ class Schedule:
     # ----------------------------------------------------------------- per-date building blocks
 
     def holiday(self, day: date) -> str | None:
-        """The public holiday's name on that local date, if the team follows a calendar."""
-        if self._holiday_spec is None:
-            return None
-        country, subdivision = self._holiday_spec
-        return _holidays_for(country, subdivision, day.year).get(day)
+        """The public (or organisation) holiday's name on that local date, if the team follows a calendar."""
+        name = None
+        if self._holiday_spec is not None:
+            country, subdivision = self._holiday_spec
+            name = _holidays_for(country, subdivision, day.year).get(day)
+        if name is None and self._org_calendar is not None:
+            name = self._org_calendar.days.get(day)
+        return name
 
     def _segments(self, ordinal: int) -> tuple[Segment, ...]:
         """Open wall-clock minutes of one local date, after holidays and closures."""
@@ -879,14 +924,18 @@ class Schedule:
 
     def upcoming_holidays(self, day: date, count: int = 3) -> list[tuple[date, str]]:
         """The next `count` public holidays on or after `day` (within HORIZON), in date order."""
-        if self._holiday_spec is None or count <= 0:
+        if count <= 0:
             return []
-        country, subdivision = self._holiday_spec
         until = day + HORIZON
-        found: list[tuple[date, str]] = []
-        for year in range(day.year, until.year + 1):
-            found.extend((d, name) for d, name in _holidays_for(country, subdivision, year).items() if day <= d <= until)
-        return sorted(found)[:count]
+        found: dict[date, str] = {}
+        if self._org_calendar is not None:
+            found.update((d, name) for d, name in self._org_calendar.days.items() if day <= d <= until)
+        if self._holiday_spec is not None:
+            country, subdivision = self._holiday_spec
+            for year in range(day.year, until.year + 1):
+                found.update((d, name) for d, name in _holidays_for(country, subdivision, year).items()
+                             if day <= d <= until)
+        return sorted(found.items())[:count]
 
     def closed_reason(self, at: datetime) -> dict[str, Any] | None:
         """Why the team is closed at `at` when a holiday or closure is the cause, else None.
@@ -933,7 +982,17 @@ class Schedule:
         return [dict(c.raw) for c in self._closures if c.end > now]
 
 
-_SCHEDULES: dict[tuple[str, str], Schedule] = {}
+_SCHEDULES: dict[tuple[str, str, tuple[str, int] | None], Schedule] = {}
+
+
+def _org_calendar_for(hours: Mapping[str, Any]) -> OrgCalendar | None:
+    """The organisation calendar the hours name, from the bound lookup; None when unnamed or unknown."""
+    spec = hours.get("holidays") if isinstance(hours, Mapping) else None
+    name = spec.get("calendar") if isinstance(spec, Mapping) else None
+    lookup = _org_calendar_lookup
+    if not isinstance(name, str) or lookup is None:
+        return None
+    return lookup(name)
 
 
 def team_status(

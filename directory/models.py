@@ -525,3 +525,23 @@ class FeedbackAudit(Base):
     action: Mapped[str] = mapped_column(String(40))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), default=None)
     subject: Mapped[str] = mapped_column(String(200), default="")
+
+
+class HolidayCalendar(Base):
+    """An organisation holiday calendar (from an uploaded or fetched ICS file) that teams select
+    as `hours.holidays.calendar = "org:<slug>"`; its days close them like public holidays.
+
+    `days` is {"YYYY-MM-DD": name}; `version` increments on every change so that caches keyed by
+    a team's version can add the calendar's too.
+    """
+
+    __tablename__ = "holiday_calendars"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source_url: Mapped[str | None] = mapped_column(Text, default=None)
+    days: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

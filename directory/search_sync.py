@@ -21,7 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, event, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from directory import hours
+from directory import holiday_calendars, hours
 from directory.models import Revision, Team, TeamTag
 from directory.services import CHANGED_KEY
 from search import IndexLockedError, IndexUnusableError, SearchIndex, SearchResults
@@ -54,21 +54,24 @@ class OpenNow:
 
     def __init__(self) -> None:
         self._schedules: dict[int, tuple[int, hours.Schedule | None]] = {}
-        self._schedules_seq: int | None = None
-        self._answer: tuple[tuple[int, int], frozenset[int]] | None = None
+        self._schedules_seq: tuple[int, Any] | None = None
+        self._answer: tuple[tuple[int, int, Any], frozenset[int]] | None = None
         self._lock = threading.Lock()
 
     def open_ids(self, session: Session, at: datetime, newest: int | None = None) -> frozenset[int]:
         """`newest` is the newest revision id, when the caller has just read it."""
         if newest is None:
             newest = newest_change(session)
-        key = (int(at.timestamp() // 60), newest)
+        calendars = holiday_calendars.stamp()  # organisation holiday calendars' versions
+        key = (int(at.timestamp() // 60), newest, calendars)
         with self._lock:
             if self._answer is not None and self._answer[0] == key:
                 return self._answer[1]
-            if self._schedules_seq != newest:
+            if self._schedules_seq != (newest, calendars):
+                if self._schedules_seq is not None and self._schedules_seq[1] != calendars:
+                    self._schedules.clear()  # a calendar changed: every team's schedule may have
                 self._refresh(session)
-                self._schedules_seq = newest
+                self._schedules_seq = (newest, calendars)
             ids = frozenset(tid for tid, (_v, s) in self._schedules.items() if s is not None and s.is_open(at))
             self._answer = (key, ids)
             return ids

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from directory import holiday_calendars
 from directory.autoreply import normalize_address
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
 from directory.models import AddressClaim, AddressNote, ContactAddress, Revision, SlugAlias, Team, TeamTag, utcnow
@@ -361,6 +362,7 @@ def create_team(session: Session, data: dict[str, Any], actor: Actor) -> Team:
     if not actor.can_write or not actor.is_admin:
         raise Forbidden("Only administrators may create teams.")
     data = dict(data)
+    holiday_calendars.check_selected(session, data)
     if not data.get("slug"):
         data["slug"] = _unused_slug(session, slugify(data["name"]))
     _check_unique(session, data, None)
@@ -406,6 +408,7 @@ def update_team(
                           {"owners": ["only an administrator can leave a team without owners"]})
     if data == team.data and action not in {"restore", "unarchive"}:
         return False
+    holiday_calendars.check_selected(session, data, team.data)
     _check_unique(session, data, team.id)
     if data["slug"] != team.slug:
         _claim_slug(session, data["slug"], team.id, team.slug)

@@ -350,3 +350,58 @@ def revoke_token(token_id: int) -> Response:
     session.commit()
     flash(f"Token “{token.name}” ({token.prefix}…) is revoked; it no longer works.", "success")
     return redirect(url_for("web.tokens"))
+
+
+# --------------------------------------------------------------------------- holiday calendars
+
+
+@bp.route("/admin/holiday-calendars", methods=["GET", "POST"])
+@admin_only
+def holiday_calendars_page() -> Any:
+    """Organisation holiday calendars: upload an ICS file (a new name adds one, an existing name
+    replaces its days), see which teams use each, delete unused ones."""
+    from directory import holiday_calendars
+
+    session = get_session()
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        upload = request.files.get("file")
+        content = upload.read() if upload is not None else b""
+        if not content:
+            errors["file"] = ["choose an iCalendar (.ics) file"]
+        else:
+            try:
+                calendar = holiday_calendars.save_calendar(session, request.form.get("name") or "", content)
+                session.commit()
+            except InvalidTeam as exc:
+                session.rollback()
+                errors = dict(exc.errors) or {"file": [exc.message]}
+            else:
+                holiday_calendars.store().invalidate()
+                flash(f"{calendar.name} holds {len(calendar.days)} days; teams select it as "
+                      f"“{holiday_calendars.calendar_name(calendar.slug)}”.", "success")
+                return redirect(url_for("web.holiday_calendars_page"))
+        status = 422
+    calendars = [(c, holiday_calendars.teams_using(session, c.slug)) for c in holiday_calendars.list_calendars(session)]
+    return render_template("admin/holiday_calendars.html", calendars=calendars, errors=errors,
+                           values=request.form if errors else {},
+                           calendar_name=holiday_calendars.calendar_name), status
+
+
+@bp.route("/admin/holiday-calendars/<slug>/delete", methods=["POST"])
+@admin_only
+def delete_holiday_calendar(slug: str) -> Response:
+    from directory import holiday_calendars
+
+    session = get_session()
+    try:
+        holiday_calendars.delete_calendar(session, slug)
+        session.commit()
+    except Conflict as exc:
+        session.rollback()
+        flash(exc.message, "error")
+    else:
+        holiday_calendars.store().invalidate()
+        flash(f"The holiday calendar “{slug}” is deleted.", "success")
+    return redirect(url_for("web.holiday_calendars_page"))
