@@ -137,3 +137,26 @@ def missing_facts(data: dict[str, Any]) -> list[str]:
     if not data.get("contacts") and not (isinstance(booking, dict) and booking.get("url")):
         problems.append("no contact")
     return problems
+
+
+@dataclass
+class Attention:
+    team: Team
+    problems: list[str]
+    broken: list[Any]  # LinkCheck rows that failed their last check
+
+
+def needing_attention(session: Session) -> list[Attention]:
+    """Active pages that fail their readers whatever their review date: no owner, no way to reach
+    the team, or a booking or contact link that failed its last check (`directory check-links`)."""
+    from directory.links import broken_links, team_links  # links reads teams; the rule stays importable alone
+
+    broken = broken_links(session)
+    found = []
+    for team in session.scalars(select(Team).where(Team.archived_at.is_(None)).order_by(Team.name)):
+        listed = {link.url for link in team_links(team)}
+        dead = [row for row in broken.get(team.id, []) if row.url in listed]  # links since removed don't count
+        problems = missing_facts(team.data) + [f"broken link: {row.url}" for row in dead]
+        if problems:
+            found.append(Attention(team, problems, dead))
+    return found

@@ -14,14 +14,14 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, event, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from directory import holiday_calendars, hours
+from directory import holiday_calendars, hours, reviews
 from directory.models import Revision, Team, TeamTag
 from directory.services import CHANGED_KEY
 from search import IndexLockedError, IndexUnusableError, SearchIndex, SearchResults
@@ -42,6 +42,7 @@ INLINE_REBUILD_TEAMS = 100
 def index_document(team: Team) -> dict[str, Any]:
     doc = dict(team.data)
     doc["id"] = team.id
+    doc["created_at"] = team.created_at.isoformat() if team.created_at else None  # never-reviewed pages age from here
     return doc
 
 
@@ -277,9 +278,11 @@ class SearchService:
             newest = newest_change(connection)
         open_ids = self.open_now.open_ids(session, at, newest) if (open_now or with_open_facet) and at else None
 
+        cutoffs = reviews.policy(session).overdue_cutoffs((at or datetime.now(UTC)).astimezone(UTC).date())
+
         def ask() -> SearchResults:
             return self.index.query(q, filters=filters, open_ids=open_ids, open_now=open_now,
-                                    page=page, page_size=page_size)
+                                    page=page, page_size=page_size, review_cutoffs=cutoffs)
 
         try:
             return self._answer(ask, newest)

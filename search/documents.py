@@ -26,7 +26,7 @@ from search.analysis import (
     weighted_sections,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: review dates stored for the overdue demotion
 INDEX_NAME = f"teams_v{SCHEMA_VERSION}"
 
 # BM25F field weights, applied at indexing time (changing them needs SCHEMA_VERSION + 1):
@@ -94,6 +94,12 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _iso_date(value: Any) -> str:
+    """YYYY-MM-DD from a date or date-time text, else "": compared as text against cut-off dates."""
+    text = value[:10] if isinstance(value, str) else ""
+    return text if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit() else ""
+
+
 def _dicts(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
@@ -143,6 +149,8 @@ def document_fields(doc: dict[str, Any]) -> dict[str, Any]:
             "id": team_id, "slug": slug, "name": name, "summary": summary, "description": description,
             "department": department, "location": location, "tags": tags, "services": services,
             "sort": fold(name),
+            # For the overdue-review demotion, decided at query time (`directory.reviews`).
+            "reviewed": _iso_date(doc.get("last_reviewed")), "created": _iso_date(doc.get("created_at")),
         },
         "body": weighted_sections((_field_boost(f, t), t) for f, t in texts.items() if t),
         "exact": ",".join(k for k in exact if "," not in k),

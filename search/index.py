@@ -76,6 +76,7 @@ CORRECTION_WEIGHT = 0.9    # and a corrected typo
 SPLIT_WORD_WEIGHT = 0.5    # a word of a multi-word synonym, found on its own
 DISMAX_TIEBREAK = 0.3      # a team matching several alternatives of one concept gains a little
 EXACT_BONUS = 1000.0       # an exact contact address or slug puts its team first
+REVIEW_PENALTY = 0.85      # a page overdue for review ranks a little lower, never out of the results
 MAX_PREFIX_EXPANSIONS = 16
 SHORT_QUERY = 3            # implicit prefix on the last word only up to this many words
 MIN_CORRECTED_IN_CONTEXT = 5  # shortest unknown word corrected when the query has other words
@@ -191,6 +192,7 @@ class _SegmentDocs:
     department: list[str]
     location: list[str]
     tags: list[tuple[str, ...]]
+    review: list[tuple[str, str]] = field(default_factory=list)  # (last reviewed, created) ISO dates
 
 
 @dataclass
@@ -225,6 +227,15 @@ class _Snapshot:
     results: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     pages: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict)
     stored: dict[int, dict[str, Any]] = field(default_factory=dict)
+    review: list[tuple[str, str]] = field(default_factory=list)
+
+    def overdue(self, docnum: int, cutoffs: tuple[str, str] | None) -> bool:
+        """Overdue for review by `cutoffs` (`directory.reviews.Policy.overdue_cutoffs`): last
+        reviewed on or before the first, or never reviewed and created on or before the second."""
+        if cutoffs is None or docnum >= len(self.review):
+            return False
+        reviewed, created = self.review[docnum]
+        return reviewed <= cutoffs[0] if reviewed else bool(created) and created <= cutoffs[1]
 
     @functools.cached_property
     def order(self) -> list[int]:
@@ -532,6 +543,7 @@ class SearchIndex:
         department: list[str] = []
         location: list[str] = []
         tags: list[tuple[str, ...]] = []
+        review: list[tuple[str, str]] = []
         leaves: list[_Leaf] = []
         for leaf_searcher, offset in searcher.leaf_searchers():
             reader = leaf_searcher.reader()
@@ -549,12 +561,14 @@ class SearchIndex:
                     docs.department.append(stored.get("department", ""))
                     docs.location.append(stored.get("location", ""))
                     docs.tags.append(tuple(stored.get("tags", ())))
+                    docs.review.append((stored.get("reviewed") or "", stored.get("created") or ""))
                 self._segments[seg_id] = docs
             ids += docs.ids
             sort += docs.sort
             department += docs.department
             location += docs.location
             tags += docs.tags
+            review += docs.review
         live_segments = {leaf.segment_id for leaf in leaves}
         for gone in set(self._segments) - live_segments:
             del self._segments[gone]
@@ -566,7 +580,7 @@ class SearchIndex:
         for leaf in leaves:
             live.difference_update(leaf.offset + d for d in leaf.deleted)
         return _Snapshot(searcher, searcher.reader().generation(), leaves, ids, sort, department, location, tags,
-                         live)
+                         live, review=review)
 
     def _speller_for(self, snap: _Snapshot) -> Speller:
         """The vocabulary of the current segments, added to incrementally as segments appear."""
@@ -900,12 +914,15 @@ class SearchIndex:
         return docs
 
     def query(self, q: str, *, filters: dict[str, list[str]] | None = None, open_ids: set[int] | None = None,
-              open_now: bool = False, page: int = 1, page_size: int = 20) -> SearchResults:
+              open_now: bool = False, page: int = 1, page_size: int = 20,
+              review_cutoffs: tuple[str, str] | None = None) -> SearchResults:
         """Ranked, filtered, faceted, highlighted results for what someone typed.
 
         An empty query lists every team by name. Facet counts cover the whole result set; the
         counts of a facet ignore that facet's own filter (so its other values stay selectable)
-        but apply the others'. `open_now` restricts to `open_ids` (nothing, when None).
+        but apply the others'. `open_now` restricts to `open_ids` (nothing, when None). Teams
+        overdue for review by `review_cutoffs` score REVIEW_PENALTY times less and say so in
+        their hit (`review_overdue`); they are never left out.
         """
         page, page_size = max(1, int(page)), max(1, int(page_size))
         q = (q or "").strip()
@@ -914,10 +931,12 @@ class SearchIndex:
             snap = self._current()
             self.synonyms.get()  # reloads a changed file; its version is part of the key
             key = (q, _frozen_filters(filters), open_now, None if open_ids is None else frozenset(open_ids),
-                   self.synonyms.version)
+                   self.synonyms.version, review_cutoffs)
             cached = snap.results.get(key)
             if cached is None:
                 cached = self._evaluate(snap, q, filters, open_ids, open_now)
+                if review_cutoffs is not None and cached[0]:
+                    cached = (self._demote_overdue(snap, cached[0], review_cutoffs), *cached[1:])
                 if len(snap.results) >= RESULTS_CACHE:
                     del snap.results[next(iter(snap.results))]
                 snap.results[key] = cached
@@ -928,6 +947,8 @@ class SearchIndex:
                 start = (page - 1) * page_size
                 ranked = self._top(snap, allowed, scores, start + page_size)[start:]
                 hits = [self._hit(snap, d, scores.get(d, 0.0), terms) for d in ranked]
+                for d, hit in zip(ranked, hits, strict=True):
+                    hit["review_overdue"] = snap.overdue(d, review_cutoffs)
                 if len(snap.pages) >= RESULTS_CACHE * 4:
                     del snap.pages[next(iter(snap.pages))]
                 snap.pages[page_key] = hits
@@ -961,6 +982,12 @@ class SearchIndex:
             )
         allowed, facets = self._filter_and_count(snap, matched, filters, open_ids, open_now)
         return scores, allowed, facets, suggestion, terms
+
+    @staticmethod
+    def _demote_overdue(snap: _Snapshot, scores: dict[int, float], cutoffs: tuple[str, str]) -> dict[int, float]:
+        """The scores with pages overdue for review multiplied by REVIEW_PENALTY: a little lower,
+        so an equally good current page comes first, and a far better stale one still wins."""
+        return {d: s * REVIEW_PENALTY if snap.overdue(d, cutoffs) else s for d, s in scores.items()}
 
     @staticmethod
     def _top(snap: _Snapshot, docs: set[int], scores: dict[int, float], k: int) -> list[int]:
@@ -1069,6 +1096,7 @@ class SearchIndex:
         return {
             "id": doc["id"], "slug": doc["slug"], "name": doc["name"], "summary": doc["summary"],
             "department": doc["department"], "score": round(score, 4), "highlights": highlights,
+            "last_reviewed": doc.get("reviewed") or None,
         }
 
     # -- search as you type ---------------------------------------------------------------------

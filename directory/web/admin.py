@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from api.schemas import load_team
-from directory import accounts, auth, people, reviews, services
+from directory import accounts, auth, notify, people, reviews, services
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
 from directory.models import ApiToken, Team, User
@@ -405,3 +405,40 @@ def delete_holiday_calendar(slug: str) -> Response:
         holiday_calendars.store().invalidate()
         flash(f"The holiday calendar “{slug}” is deleted.", "success")
     return redirect(url_for("web.holiday_calendars_page"))
+
+
+# --------------------------------------------------------------------------- reviews
+
+
+@bp.route("/admin/reviews", methods=["GET", "POST"])
+@admin_only
+def reviews_admin() -> Any:
+    """Pages overdue for review, pages that fail their readers (no owner, no contact, broken links),
+    reminders waiting for the mail server, and the review interval for every team."""
+    session = get_session()
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        raw = (request.form.get("interval_days") or "").strip()
+        try:
+            reviews.set_interval(session, int(raw), _actor())
+        except ValueError:
+            errors["interval_days"] = ["a whole number of days"]
+        except InvalidTeam as exc:
+            errors = dict(exc.errors)
+        if errors:
+            session.rollback()
+            status = 422
+        else:
+            session.commit()
+            flash(f"Pages now come due for review {raw} days after their last review.", "success")
+            return redirect(url_for("web.reviews_admin"))
+    rule = reviews.policy(session)
+    today = utcnow().date()
+    overdue = reviews.overdue(session, today, rule)
+    known_names([o for r in overdue for o in r.owners])
+    return render_template(
+        "admin/reviews.html", rule=rule, overdue=overdue, today=today, errors=errors,
+        attention=reviews.needing_attention(session), failed=notify.failed_notifications(session),
+        limits=reviews.INTERVAL_LIMITS, typed=request.form.get("interval_days") if errors else None,
+    ), status
