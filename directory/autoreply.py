@@ -1068,6 +1068,9 @@ def _default_blocks(facts: ReplyFacts) -> list[_Block]:
     if facts.team_url:
         footer += [f" More about {name}: ", _Link(facts.team_url, facts.team_url)]
     blocks.append([(False, tuple(footer))])
+    if facts.team_url:  # the feedback form asks the reader to sign in; their rating stays anonymous
+        rate_url = facts.team_url.rstrip("/") + "/feedback"
+        blocks.append([(False, ("How did we do? Once we've helped, tell us: ", _Link(rate_url, rate_url)))])
     return blocks
 
 

@@ -258,3 +258,13 @@ def test_link_signature_binds_team_and_request(session: Session, team: Team) -> 
     assert not feedback.link_is_valid("secret", team.id, "T-42", None)
     assert not feedback.link_is_valid("secret", team.id, "T-42", sig[:-1] + ("0" if sig[-1] != "0" else "1"))
     assert feedback.link_is_valid("secret", team.id, None, None)  # no request: the team in general
+
+
+def test_the_default_auto_reply_asks_how_we_did() -> None:
+    from directory.autoreply import render_auto_reply
+    from tests.test_autoreply import make_facts
+
+    reply = render_auto_reply(make_facts())
+    assert "How did we do? Once we've helped, tell us: https://directory.example/teams/payroll/feedback" in reply.text
+    assert '<a href="https://directory.example/teams/payroll/feedback">' in reply.html
+    assert "How did we do?" not in render_auto_reply(make_facts(team_url="")).text
