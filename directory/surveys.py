@@ -267,9 +267,21 @@ def results(session: Session, survey: SurveyRound) -> Results:
                           "figure": _figure(answers)})
         by_department[team.department or ""].extend(answers)
     team_rows.sort(key=lambda row: (row["department"].lower(), row["name"].lower()))
-    department_rows = [{"name": name, "figure": _figure(answers)}
-                       for name, answers in sorted(by_department.items(), key=lambda kv: kv[0].lower())]
+    department_rows = []
+    for name, answers in sorted(by_department.items(), key=lambda kv: kv[0].lower()):
+        figure = _figure(answers)
+        if figure.shown and 0 < _hidden_people(team_rows, by_team, teams, name) < ANONYMITY_FLOOR:
+            figure = Figure(figure.people, {p: None for p in PARAMETERS}, None)
+        department_rows.append({"name": name, "figure": figure})
     return Results(survey, team_rows, department_rows)
+
+
+def _hidden_people(team_rows: list[dict[str, Any]], by_team: dict[int, list[SurveyResponse]],
+                   teams: dict[int, Team], department: str) -> int:
+    """How many different people rated the department's hidden teams. Between 1 and the floor, the
+    department's figure is hidden too: with its shown teams' figures it would give theirs away."""
+    hidden = {row["slug"] for row in team_rows if row["department"] == department and not row["figure"].shown}
+    return len({r.respondent for team_id, rows in by_team.items() if teams[team_id].slug in hidden for r in rows})
 
 
 def _change(now: float | None, before: float | None) -> float | None:

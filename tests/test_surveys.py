@@ -125,6 +125,22 @@ def test_department_figures_need_five_different_people(session: Any, teams: dict
     assert _team_figure(session, survey, "expenses").overall is None
 
 
+def test_a_department_figure_never_gives_away_a_hidden_team(session: Any, teams: dict[str, Team]) -> None:
+    """Payroll shows its five people; one more person rated Expenses alone. Finance's six-person
+    figure minus Payroll's would be that person's answer, so Finance is hidden too, until Expenses
+    has five people of its own."""
+    survey = surveys.start_round(session, "Q4", ADMIN)
+    for n in range(5):
+        rate(session, survey, teams["payroll"], person(n), 4, 4, 4)
+    rate(session, survey, teams["expenses"], person(9), 1, 1, 1)
+    finance = _department_figure(session, survey, "Finance")
+    assert (finance.people, finance.overall) == (6, None)
+    for n in range(10, 14):
+        rate(session, survey, teams["expenses"], person(n), 2, 2, 2)
+    finance = _department_figure(session, survey, "Finance")
+    assert (finance.people, finance.overall) == (10, round((5 * 4 + 1 + 4 * 2) / 10, 2))
+
+
 def test_comparison_with_the_previous_round(session: Any, teams: dict[str, Team]) -> None:
     before = surveys.start_round(session, "Q3", ADMIN, at=T0)
     for n in range(5):
