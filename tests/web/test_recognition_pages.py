@@ -199,3 +199,27 @@ def test_bad_quarter_is_named(client: FlaskClient) -> None:
     assert page.status_code == 422 and 'id="quarter-error"' in page.get_data(as_text=True)
     api = client.get("/api/v1/recognition?quarter=2026-Q9")
     assert api.status_code == 422 and api.get_json()["errors"] == {"quarter": ["must look like 2026-Q4"]}
+
+
+def test_pages_meet_the_quality_bar(app: Flask, teams: None) -> None:
+    """No inline script, handler or style; landmarks; unique ids; a label for every control."""
+    from tests.web.test_pages import _check_page
+
+    admin = _open_round(app)
+    round_id = int(re.search(r"/surveys/(\d+)/results", admin.get("/admin/surveys").get_data(as_text=True)).group(1))
+    bob = app.test_client()
+    sign_in(bob, app, "bob@example.com")
+    token = csrf_token(bob, "/surveys")
+    bob.post("/teams/payroll/kudos", data={"csrf_token": token, "message": "Thanks", "people": "Dana"})
+    bob.post(f"/surveys/{round_id}/teams/payroll", data={"csrf_token": token, **RATE})
+    owner = app.test_client()
+    sign_in(owner, app, "alice@example.com")
+    for client, url in [(bob, "/surveys?q=i"), (bob, f"/surveys/{round_id}/results"), (bob, "/kudos"),
+                        (bob, "/teams/payroll"), (bob, "/teams/payroll/kudos"), (bob, "/recognition"),
+                        (bob, "/recognition?quarter=nope"), (owner, "/me"), (owner, "/teams/payroll"),
+                        (admin, "/admin/surveys"), (admin, "/admin/audit")]:
+        answer = client.get(url)
+        assert answer.status_code in {200, 422}, url
+        _check_page(answer.get_data(as_text=True), url)
+    bad = bob.post(f"/surveys/{round_id}/teams/it-help", data={"csrf_token": token, "clarity": "7"})
+    _check_page(bad.get_data(as_text=True), "survey error")
