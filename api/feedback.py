@@ -140,6 +140,9 @@ class TeamFeedback(MethodView):
         team = services.get_team(session, slug)
         until = _aware(args.get("until"), datetime.now(UTC))
         since = _aware(args.get("since"), until - DEFAULT_WINDOW)
+        if since >= until:
+            raise feedback.InvalidFeedback("Invalid input: since: must be before until",
+                                           {"since": ["must be before until"]})
         return {
             "since": since.isoformat(), "until": until.isoformat(),
             **_figure(feedback.summary(session, team, since, until)),

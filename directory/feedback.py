@@ -26,7 +26,16 @@ from sqlalchemy.orm import Session
 
 from directory.errors import Conflict, DirectoryError, Forbidden
 from directory.hours import Schedule
-from directory.models import Feedback, FeedbackAnswer, FeedbackAudit, FeedbackFollowUp, Team, User, utcnow
+from directory.models import (
+    Feedback,
+    FeedbackAnswer,
+    FeedbackAudit,
+    FeedbackFollowUp,
+    ServiceRequest,
+    Team,
+    User,
+    utcnow,
+)
 from directory.services import Actor
 from directory.text import storable
 
@@ -156,6 +165,9 @@ def give_feedback(session: Session, team: Team, actor: Actor | None, *, rating: 
     if request_id is not None:
         existing = session.scalar(select(Feedback).where(
             Feedback.team_id == team.id, Feedback.rater_id == user.id, Feedback.request_id == request_id))
+    if service is None and request_id is not None:  # a rated request counts for its service too
+        service = session.scalar(select(ServiceRequest.service).where(
+            ServiceRequest.team_id == team.id, ServiceRequest.external_id == request_id))
     entry = existing or Feedback(team_id=team.id, rater_id=user.id, request_id=request_id, created_at=now)
     entry.rating, entry.comment, entry.service = rating, comment, service
     entry.complaint, entry.signed = bool(complaint), bool(signed)

@@ -117,3 +117,24 @@ def test_feedback_links_are_made_for_owners_only(app: Flask, client: FlaskClient
 def test_the_openapi_document_describes_feedback(client: FlaskClient) -> None:
     paths = client.get("/api/v1/openapi.json").json["paths"]
     assert "post" in paths["/api/v1/teams/{slug}/feedback"] and "get" in paths["/api/v1/teams/{slug}/feedback-link"]
+
+
+def test_performance_reports_satisfaction_from_five_people(app: Flask, client: FlaskClient, team: Any,
+                                                           auth_headers: dict[str, str]) -> None:
+    request = {"id": "T-1", "received_at": "2026-11-24T10:00:00+00:00", "first_reply_at": None,
+               "resolved_at": None, "service": "Payslip corrections"}
+    assert client.post("/api/v1/teams/payroll/requests", json=request, headers=auth_headers).status_code == 201
+    for n in range(5):
+        headers = person_token(app, f"colleague{n}@example.com")
+        assert client.post(URL, json={"rating": 4 if n else 2, "request_id": "T-1"}, headers=headers).status_code == 201
+        found = client.get("/api/v1/teams/payroll/performance").json["satisfaction"]
+        assert found == {"responses": n + 1, "average": None if n < 4 else 3.6}
+    parts = client.get(URL).json["services"]  # the rated request's service counts the ratings
+    assert parts == [{"name": "Payslip corrections", "responses": 5, "average": 3.6,
+                      "distribution": {"1": 0, "2": 1, "3": 0, "4": 4, "5": 0}}]
+
+
+def test_a_window_that_ends_before_it_starts_is_422(client: FlaskClient, team: Any) -> None:
+    response = client.get(URL + "?since=2026-11-02T00:00:00Z&until=2026-11-01T00:00:00Z")
+    assert response.status_code == 422 and "since" in response.json["errors"]
+    assert client.get(URL + "?since=yesterday").status_code == 422
