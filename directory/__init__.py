@@ -71,6 +71,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from the database), else "ok"; still a 200, since the app answers."""
         return {"status": "ok", "search": app.extensions["directory_search"].status()}
 
+    @app.route("/healthz/mail")
+    def healthz_mail() -> dict[str, Any]:
+        """For monitoring the mail responder: its counters and queue, two small reads of the
+        database (kept apart from /healthz, which touches none)."""
+        from datetime import UTC, datetime
+
+        from directory.db import get_session
+        from directory.mail import store
+
+        return {"status": "ok", "mail": store.summary(get_session(), datetime.now(UTC))}
+
     from directory.cli import register
 
     register(app)

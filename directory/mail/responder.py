@@ -75,7 +75,7 @@ class Settings:
 
         mail_from = get("MAIL_FROM", None)
         return cls(
-            period_days=max(1, int(get("MAIL_RESPONDER_PERIOD_DAYS", 1))),
+            period_days=store.default_period_days(config),
             mail_from=normalize_address(mail_from) if mail_from else None,
             site_url=str(get("SITE_URL", "")).rstrip("/"),
             retry_seconds=float(get("MAIL_RESPONDER_RETRY_SECONDS", 30)),

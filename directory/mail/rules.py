@@ -48,6 +48,7 @@ _SYSTEM_LOCAL_PART = re.compile(
 )
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_COMMENT = re.compile(r"\([^()]*\)")  # RFC 5322 comments, as in "Auto-Submitted: no (a person)"
 
 
 class MalformedMessage(ValueError):
@@ -120,7 +121,7 @@ def message_suppression(incoming: Incoming, envelope_sender: str) -> str | None:
     sender = envelope_sender.strip().strip("<>").strip()
     if not sender:
         return "null_sender"
-    auto = incoming.get("Auto-Submitted").split(";", 1)[0].strip().lower()
+    auto = _COMMENT.sub(" ", incoming.get("Auto-Submitted")).split(";", 1)[0].strip().lower()
     if incoming.has("Auto-Submitted") and auto != "no":
         return "auto_submitted"
     if incoming.get("Precedence").lower() in {"bulk", "list", "junk"}:

@@ -8,6 +8,7 @@ PostgreSQL alike, without savepoints.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,8 +24,10 @@ __all__ = [
     "bump",
     "claim_sender",
     "counters",
+    "default_period_days",
     "due_ids",
     "enqueue",
+    "failures",
     "lease",
     "mark_failed",
     "mark_retry",
@@ -34,6 +37,8 @@ __all__ = [
     "queue_state",
     "recent_replies",
     "set_period_days",
+    "summary",
+    "team_periods",
 ]
 
 MAX_PERIOD_DAYS = 365
@@ -64,6 +69,15 @@ def queue_state(session: Session, now: datetime) -> dict[str, Any]:
         select(func.count(), func.min(MailOutbox.received_at)).where(MailOutbox.status == "queued")).one()
     return {"queued": waiting, "oldest_queued_seconds": None if oldest is None else
             round((now - oldest.replace(tzinfo=now.tzinfo)).total_seconds(), 1)}
+
+
+def default_period_days(config: Mapping[str, Any]) -> int:
+    """MAIL_RESPONDER_PERIOD_DAYS from the app's configuration, else the environment; 1 by default."""
+    raw = config.get("MAIL_RESPONDER_PERIOD_DAYS") or os.environ.get("MAIL_RESPONDER_PERIOD_DAYS") or 1
+    try:
+        return min(MAX_PERIOD_DAYS, max(1, int(raw)))
+    except ValueError:
+        return 1
 
 
 def period_days(session: Session, team_id: int, default: int) -> int:
@@ -101,10 +115,10 @@ def claim_sender(session: Session, team_id: int, sender: str, now: datetime, day
         .values(replied_at=now).execution_options(synchronize_session=False))
     if renewed.rowcount == 1:
         return True
-    inserted = session.execute(
+    inserted = session.execute(  # RETURNING: PostgreSQL's driver reports no row count here
         _insert(session)(MailSenderMemory).values(team_id=team_id, sender=sender, replied_at=now)
-        .on_conflict_do_nothing())
-    return inserted.rowcount == 1
+        .on_conflict_do_nothing().returning(MailSenderMemory.team_id))
+    return inserted.first() is not None
 
 
 def enqueue(session: Session, **fields: Any) -> MailOutbox:
@@ -164,3 +178,30 @@ def prune(session: Session, now: datetime, keep_days: int, default_period: int) 
         MailOutbox.status != "queued", MailOutbox.received_at < now - timedelta(days=keep_days)))
     longest = max(default_period, session.scalar(select(func.max(MailTeamSetting.period_days))) or 0)
     session.execute(delete(MailSenderMemory).where(MailSenderMemory.replied_at < now - timedelta(days=longest)))
+
+
+def summary(session: Session, now: datetime) -> dict[str, Any]:
+    """What monitoring and the admin page show: outcomes so far, suppressions by reason, the queue."""
+    counts = counters(session)
+    return {
+        "received": counts.get("received", 0),
+        "queued": counts.get("queued", 0),
+        "answered": counts.get("answered", 0),
+        "failed": counts.get("failed", 0),
+        "relay_errors": counts.get("relay_errors", 0),
+        "suppressed": {name.removeprefix("suppressed:"): n for name, n in sorted(counts.items())
+                       if name.startswith("suppressed:")},
+        "queue": queue_state(session, now),
+    }
+
+
+def failures(session: Session, limit: int = 20) -> list[MailOutbox]:
+    """Replies given up on, newest first, for administrators."""
+    return list(session.scalars(
+        select(MailOutbox).where(MailOutbox.status == "failed").order_by(MailOutbox.id.desc()).limit(limit)))
+
+
+def team_periods(session: Session) -> dict[int, int]:
+    """Every team's own period, by team id."""
+    return {team_id: days for team_id, days in session.execute(
+        select(MailTeamSetting.team_id, MailTeamSetting.period_days))}

@@ -12,7 +12,7 @@ from datetime import date
 from functools import wraps
 from typing import Any
 
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
@@ -21,6 +21,8 @@ from api.schemas import load_team
 from directory import accounts, auth, notify, people, reviews, services
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
+from directory.mail import rules as mail_rules
+from directory.mail import store as mail_store
 from directory.models import ApiToken, Team, User
 from directory.services import Actor
 from directory.web import bp, utcnow
@@ -352,6 +354,48 @@ def revoke_token(token_id: int) -> Response:
     return redirect(url_for("web.tokens"))
 
 
+# --------------------------------------------------------------------------- mail responder
+
+
+@bp.route("/admin/mail", methods=["GET", "POST"])
+@admin_only
+def mail_responder() -> Any:
+    """What the mail responder did (from its counters in the database) and each team's own period."""
+    session = get_session()
+    if request.method == "POST":
+        team = services.get_team(session, request.form.get("slug") or "")
+        raw = (request.form.get("period_days") or "").strip()
+        try:
+            mail_store.set_period_days(session, team.id, int(raw) if raw else None)
+        except ValueError:
+            session.rollback()
+            flash(f"{team.name}: the period is a whole number of days from 1 to {mail_store.MAX_PERIOD_DAYS}, "
+                  "or empty for the default.", "error")
+        else:
+            session.commit()
+            flash(f"{team.name} now answers a sender at most once every "
+                  f"{raw or 'default number of'} day(s).", "success")
+        return redirect(url_for("web.mail_responder"))
+    periods = mail_store.team_periods(session)
+    teams = list(services.active_teams(session))
+    return render_template(
+        "admin/mail.html", summary=mail_store.summary(session, utcnow()), reasons=mail_rules.SUPPRESSION_REASONS,
+        failures=mail_store.failures(session), teams=teams, periods=periods,
+        default_period=mail_store.default_period_days(current_app.config),
+    )
+
+
+@bp.route("/teams/<slug>/auto-replies")
+@signed_in
+def team_mail_replies(slug: str) -> str:
+    """The replies the mail responder last sent on a team's behalf: for its owners and administrators."""
+    session = get_session()
+    team = services.get_team(session, slug)
+    if not _actor().may_edit(team.data):
+        raise Forbidden(f"Only the owners of {team.name} and the directory's administrators can see its replies.")
+    return render_template("team_mail.html", team=team, replies=mail_store.recent_replies(session, team.id, 50))
+
+
 # --------------------------------------------------------------------------- holiday calendars
 
 
@@ -408,6 +452,11 @@ def delete_holiday_calendar(slug: str) -> Response:
 
 
 # --------------------------------------------------------------------------- reviews
+
+
+@bp.app_template_filter("interval_words")
+def interval_words(days: int) -> str:
+    return reviews.interval_words(int(days))
 
 
 @bp.route("/admin/reviews", methods=["GET", "POST"])
