@@ -52,6 +52,8 @@ RESPONSES = {
         "application/json": {"schema": {"type": "object", "properties": {
             "subject": {"type": "string"}, "text": {"type": "string"}, "html": {"type": "string"},
             "team": {"type": "object"}, "facts": {"type": "object"}, "template_used": {"type": "string"},
+            "notices": {"type": "array", "items": {"type": "object"},
+                        "description": "the team's notices active at the instant (also at the top of text and html)"},
             "template_error": {"type": "string", "nullable": True},
             "template_skipped": {"type": "string", "nullable": True,
                                  "description": "why the default wording answers although the team has a "
@@ -146,6 +148,8 @@ def _render(team_id: int, asked: datetime, explicit: bool, tz: str | None, now: 
         template, skipped = None, "the team's template was rendered too often this minute; default wording"
     reply = render_auto_reply(facts.reply_facts(team.data, found, url), template)
     until = None if explicit else now + timedelta(seconds=_valid_for(found, False))
+    if until is not None and found.notices_change is not None:  # a notice starts or ends: the reply changes then
+        until = min(until, found.notices_change.astimezone(UTC))
     return _Rendered(reply, found, {"slug": team.slug, "name": team.name, "url": url}, until, skipped)
 
 
@@ -154,7 +158,7 @@ def _body(rendered: _Rendered, fmt: str) -> tuple[bytes, str]:
     if fmt == "json":
         return json.dumps({
             "subject": reply.subject, "text": reply.text, "html": reply.html, "team": rendered.team,
-            "facts": facts.status_json(rendered.found),
+            "facts": facts.status_json(rendered.found), "notices": rendered.found.notices,
             "template_used": reply.template_used, "template_error": reply.template_error,
             "template_skipped": rendered.template_skipped,
         }, ensure_ascii=False).encode(), "application/json"

@@ -22,6 +22,7 @@ from marshmallow import (
 )
 
 from directory import hours as hours_engine
+from directory import notices as notices_engine
 from directory.text import text_problem
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -37,8 +38,10 @@ READ_ONLY_FIELDS = ("url", "api_url", "version", "created_at", "updated_at", "ar
 TEAM_FIELDS = (
     "slug", "name", "summary", "description", "department", "tags", "location", "timezone",
     "hours", "response_time", "booking", "contacts", "services", "escalation", "owners",
-    "last_reviewed", "auto_reply",
+    "last_reviewed", "auto_reply", "notices",
 )
+OMITTED_WHEN_EMPTY = ("notices",)
+"""Optional lists left out of a document that has none, so documents written before them stay equal."""
 
 
 def _link(value: str, field: str | None = None) -> None:
@@ -248,6 +251,32 @@ class AtMost(validate.Validator):
 DESCRIPTION_MAX = 50_000
 
 
+class NoticeSchema(DocumentSchema):
+    """A temporary message (CONTRACT §1 `notices`); `ends` null means until the owner removes it."""
+
+    message = Text(required=True, validate=AtMost(notices_engine.MESSAGE_MAX, "The message"),
+                   metadata={"example": "Reduced capacity this week: replies may take a day longer."})
+    starts = fields.Raw(required=True, allow_none=True, metadata={"type": "string", "example": "2026-11-30",
+                                                 "description": "a local date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM)"})
+    ends = fields.Raw(load_default=None, allow_none=True, metadata={
+        "type": "string", "nullable": True, "example": "2026-12-04",
+        "description": "a date (inclusive) or date-time (exclusive) of the same kind as starts; null: until removed"})
+    level = fields.String(load_default="info", validate=validate.OneOf(
+        notices_engine.LEVELS, error="must be one of: " + ", ".join(notices_engine.LEVELS)), metadata={"example": "info"})
+
+    @validates_schema
+    def _span(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "starts" in data:
+            errors = notices_engine.validate_span(data["starts"], data.get("ends"))
+            if errors:
+                raise ValidationError(errors)
+
+    @post_load
+    def _canonical(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {"message": data["message"], "starts": data["starts"], "ends": data.get("ends"),
+                "level": data.get("level") or "info"}
+
+
 class TeamSchema(DocumentSchema):
     """A team as CONTRACT §1 defines it, read and written alike."""
 
@@ -296,6 +325,10 @@ class TeamSchema(DocumentSchema):
     last_reviewed = DateString(load_default=None, allow_none=True, metadata={"example": "2026-11-01"})
     auto_reply = fields.Nested(AutoReplyTemplateSchema, load_default=None, allow_none=True,
                                metadata={"description": "optional Jinja templates for the auto-reply"})
+    notices = fields.List(fields.Nested(NoticeSchema), load_default=list, allow_none=True,
+                          validate=validate.Length(max=notices_engine.NOTICES_MAX, error="at most {max} notices"),
+                          metadata={"description": "temporary messages, shown while active on the page, in search, "
+                                                   "status and auto-replies; absent when there are none"})
 
     # Read-only, added by the server; accepted and ignored on writes.
     url = fields.String(dump_only=True, metadata={"example": "https://directory.example/teams/payroll"})
@@ -362,7 +395,8 @@ def _canonical_hours(hours: dict[str, Any]) -> dict[str, Any]:
 
 def canonical_team(data: dict[str, Any]) -> dict[str, Any]:
     """A loaded document with every §1 key, in the contract's order."""
-    return {key: data.get(key) for key in TEAM_FIELDS if key != "slug" or data.get("slug")}
+    return {key: data.get(key) for key in TEAM_FIELDS
+            if (key != "slug" or data.get("slug")) and (key not in OMITTED_WHEN_EMPTY or data.get(key))}
 
 
 class TeamQueryArgsSchema(Schema):

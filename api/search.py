@@ -7,10 +7,13 @@ from typing import Any
 from flask import Response, jsonify
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
 from api.common import Blueprint, require_read, resolve_at
 from api.schemas import StorableString
 from directory.db import get_session
+from directory.models import Team
+from directory.notices import active_notices
 from directory.search_sync import get_search
 
 blp = Blueprint("search", __name__, description="Find the team from the words staff type.")
@@ -41,9 +44,24 @@ class SearchHitSchema(Schema):
     highlights = fields.Dict(keys=fields.String(), values=fields.String(),
                              metadata={"description": "field -> escaped HTML snippet with <mark> around matches",
                                        "example": {"summary": "Salaries, <mark>payslips</mark> and tax codes."}})
+    last_reviewed = fields.String(allow_none=True, metadata={"example": "2026-11-01"})
+    review_overdue = fields.Boolean(metadata={
+        "description": "the page is overdue for review: ranked a little lower, and may be out of date"})
+    notices = fields.List(fields.Dict(), metadata={
+        "description": "the team's notices active now (message, level, starts, ends, starts_at, ends_at)"})
 
 
-HIT_FIELDS = ("slug", "name", "summary", "department", "score", "highlights")
+HIT_FIELDS = ("slug", "name", "summary", "department", "score", "highlights", "last_reviewed", "review_overdue")
+
+
+def _notices_now(hits: list[dict[str, Any]], at: Any) -> dict[int, list[dict[str, Any]]]:
+    """Active notices by team id for one page of hits: read from the database at the instant asked
+    (the index holds no times), only the `notices` value of each team."""
+    ids = [hit["id"] for hit in hits]
+    if not ids:
+        return {}
+    rows = get_session().execute(select(Team.id, Team.timezone, Team.data["notices"]).where(Team.id.in_(ids)))
+    return {row[0]: active_notices(row[2], at, row[1]) if row[2] else [] for row in rows}
 
 
 class SearchResultsSchema(Schema):
@@ -79,13 +97,16 @@ class Search(MethodView):
     def get(self, args: dict[str, Any]) -> Response:
         """Search teams by name, summary, description, services, tags and contacts."""
         filters = {key: args[key] for key in ("department", "tag", "location") if args[key]}
+        at = resolve_at(None, "UTC")
         found = get_search().query(
-            get_session(), args["q"], filters=filters, open_now=args["open_now"], at=resolve_at(None, "UTC"),
+            get_session(), args["q"], filters=filters, open_now=args["open_now"], at=at,
             page=args["page"], page_size=args["page_size"])
+        notices = _notices_now(found.hits, at)
         # Already plain JSON types: serialised directly (the schema documents it) to keep search fast.
         return jsonify({
             "total": found.total, "page": found.page, "page_size": found.page_size,
-            "results": [{key: hit[key] for key in HIT_FIELDS if key in hit} for hit in found.hits],
+            "results": [{**{key: hit[key] for key in HIT_FIELDS if key in hit}, "notices": notices.get(hit["id"], [])}
+                        for hit in found.hits],
             "facets": found.facets, "suggestion": found.suggestion,
         })
 

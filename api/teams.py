@@ -91,6 +91,16 @@ class ClosedReasonSchema(Schema):
     date = fields.String(metadata={"description": "the local date it applies from", "example": "2026-12-25"})
 
 
+class ActiveNoticeSchema(Schema):
+    message = fields.String(metadata={"example": "Reduced capacity this week: replies may take a day longer."})
+    level = fields.String(metadata={"description": "info or warning", "example": "warning"})
+    starts = fields.String(metadata={"example": "2026-11-30"})
+    ends = fields.String(allow_none=True, metadata={"description": "null: until removed", "example": "2026-12-04"})
+    starts_at = fields.String(metadata={"description": "the instant it started", "example": "2026-11-30T00:00:00+00:00"})
+    ends_at = fields.String(allow_none=True, metadata={"description": "the instant it ends (exclusive), or null",
+                                                       "example": "2026-12-05T00:00:00+00:00"})
+
+
 class StatusSchema(Schema):
     open = fields.Boolean(metadata={"example": True})
     next_open = fields.String(allow_none=True, metadata={"example": None})
@@ -107,6 +117,8 @@ class StatusSchema(Schema):
                                                 "closure keeps the team closed), badge_zoned (naming the team's zone), "
                                                 "reply, and the reader's versions",
                                  "example": {"badge": "Open until 17:30", "reply": "Reply expected by Tue 24 Nov, 13:30"}})
+    notices = fields.List(fields.Nested(ActiveNoticeSchema),
+                          metadata={"description": "the team's notices active at `at` (CONTRACT §1 notices)"})
 
 
 def _revision_json(revision: Revision) -> dict[str, Any]:

@@ -159,6 +159,7 @@ class ReplyFacts:
     timezone: str
     status_text_zoned: str | None = None
     urgent_contacts: list[dict] = field(default_factory=list)
+    notices: list[dict] = field(default_factory=list)  # active now: each {message, level}; shown in every reply
 
 
 @dataclass(frozen=True)
@@ -1037,6 +1038,21 @@ def _service_line(service: Mapping[str, Any]) -> _Line:
     return tuple(segments)
 
 
+_NOTICE_LEADS = {"info": "Please note: ", "warning": "Important: "}
+
+
+def _notice_block(facts: ReplyFacts) -> _Block:
+    """The team's notices in force, a line each. Every reply carries them, the team's own wording
+    too (placed before it, outside the template, so they cost its render budget nothing)."""
+    block: _Block = []
+    for notice in _items(facts.notices):
+        message = " ".join((_text(notice.get("message")) or "").split())
+        if message:
+            lead = _NOTICE_LEADS.get(_text(notice.get("level")) or "", _NOTICE_LEADS["info"])
+            block.append((False, (lead, *_linkify(message))))
+    return block
+
+
 def _default_subject(facts: ReplyFacts) -> str:
     name = _one_line(facts.team_name)
     return f"We've received your message — {name}" if name else "We've received your message"
@@ -1047,8 +1063,11 @@ def _default_blocks(facts: ReplyFacts) -> list[_Block]:
     blocks: list[_Block] = [
         [(False, ("Hello,",))],
         [(False, (f"Thanks for getting in touch with {name} — we've received your message.",))],
-        _timing_block(facts),
     ]
+    notices = _notice_block(facts)
+    if notices:
+        blocks.append(notices)
+    blocks.append(_timing_block(facts))
     services = [line for line in map(_service_line, _items(facts.services)) if line]
     if services:
         blocks.append([(False, ("What we help with:",))] + [(True, line) for line in services])
@@ -1130,6 +1149,7 @@ def render_auto_reply(facts: ReplyFacts, template: dict | None = None) -> AutoRe
         errors.append("the template must be an object with 'subject' and 'body'")
         template = None
     context: dict[str, Any] | None = None
+    body_from_team = False
     for part, render in _PARTS.items():
         source = template.get(part) if template else None
         if source is None or (isinstance(source, str) and not source.strip()):
@@ -1140,9 +1160,13 @@ def render_auto_reply(facts: ReplyFacts, template: dict | None = None) -> AutoRe
             context = context or template_context(facts)
             rendered[part] = render(source, context)
             used = True
+            body_from_team = body_from_team or part == "body"
         except Exception as exc:  # any failure of the team's part means the default part
             errors.append(f"{part}: {_describe(exc)}")
     text, html = rendered["body"]
+    notices = _notice_block(facts) if body_from_team else []
+    if notices:
+        text, html = _blocks_text([notices]) + "\n" + text, _blocks_html([notices]) + html
     return AutoReply(
         subject=rendered["subject"],
         text=text,

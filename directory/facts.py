@@ -4,11 +4,11 @@ endpoint, the team page and the auto-reply, so that they never disagree."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from directory import hours, wording
+from directory import hours, notices, wording
 from directory.autoreply import ReplyFacts
 
 
@@ -20,6 +20,8 @@ class TeamFacts:
     schedule: hours.Schedule | None
     status: dict[str, Any]
     words: dict[str, Any]
+    notices: list[dict[str, Any]] = field(default_factory=list)  # those active at `at`
+    notices_change: datetime | None = None  # when a notice next starts or ends: what `at` shows holds until then
 
 
 def team_facts(data: dict[str, Any], at: datetime, reader_tz: str | None = None,
@@ -29,7 +31,10 @@ def team_facts(data: dict[str, Any], at: datetime, reader_tz: str | None = None,
         schedule = hours.Schedule.from_team(data.get("hours"), timezone)
     status = hours.team_status(schedule, at, data.get("response_time"), data.get("services") or [])
     words = wording.describe_status(status, timezone, reader_tz, at)
-    return TeamFacts(at=at, timezone=timezone, reader_tz=reader_tz, schedule=schedule, status=status, words=words)
+    listed = data.get("notices")
+    return TeamFacts(at=at, timezone=timezone, reader_tz=reader_tz, schedule=schedule, status=status, words=words,
+                     notices=notices.active_notices(listed, at, timezone) if listed else [],
+                     notices_change=notices.next_change(listed, at, timezone) if listed else None)
 
 
 URGENT_LABEL = re.compile(
@@ -66,6 +71,7 @@ def status_json(found: TeamFacts) -> dict[str, Any]:
         "at": _iso(found.at.astimezone(found.schedule.tz) if found.schedule else found.at),
         "timezone": found.timezone,
         "text": {k: v for k, v in found.words.items() if k != "services"},
+        "notices": found.notices,
     }
 
 
@@ -107,4 +113,5 @@ def reply_facts(data: dict[str, Any], found: TeamFacts, team_url: str) -> ReplyF
         timezone=found.timezone,
         status_text_zoned=words.get("badge_zoned"),
         urgent_contacts=urgent_contacts(data.get("contacts") or []),
+        notices=[{"message": n["message"], "level": n["level"]} for n in found.notices],
     )

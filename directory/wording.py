@@ -219,3 +219,24 @@ def describe_status(
         "reply_reader": reply_reader,
         "services": services,
     }
+
+
+def notice_span(notice: Mapping[str, Any], tz: str, now: datetime) -> str:
+    """How long a notice is up, in the team's words: "Until Fri 4 Dec" (whole days, the last one
+    included), "Until Fri 27 Nov, 17:30" (a local time), or "Until further notice"; with "From …"
+    first when it has not started at `now`."""
+    local_now = now.astimezone(ZoneInfo(tz))
+
+    def words(value: object) -> str:
+        text = str(value)
+        if "T" in text:
+            moment = datetime.fromisoformat(text)
+            return f"{_date_words(moment, local_now)}, {_clock(moment)}"
+        return _date_words(datetime.fromisoformat(text), local_now)
+
+    ends = notice.get("ends")
+    until = f"until {words(ends)}" if ends else "until further notice"
+    starts_at = _as_datetime(notice.get("starts_at"))
+    if starts_at is not None and starts_at > now:
+        return f"From {words(notice.get('starts'))} {until}"
+    return until[0].upper() + until[1:]

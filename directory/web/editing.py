@@ -8,7 +8,7 @@ shown as a conflict instead of overwriting it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from api.schemas import DESCRIPTION_MAX, load_team
-from directory import auth, services
+from directory import auth, notices, services
 from directory.autoreply import normalize_address
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
@@ -33,12 +33,14 @@ from directory.web.forms import (
     CONTACT_KINDS,
     DAY_NAMES,
     DURATION_UNITS,
+    NOTICE_LEVELS,
     ErrorMap,
     TeamForm,
     document_from_form,
     form_errors,
     form_from_post,
     form_from_team,
+    local_bound,
 )
 
 NEW_TEAM_DEFAULTS: dict[str, Any] = {"timezone": "UTC"}
@@ -77,14 +79,17 @@ def _choices() -> dict[str, Any]:
         "booking_methods": BOOKING_METHODS, "contact_kinds": CONTACT_KINDS, "duration_units": DURATION_UNITS,
         "day_names": DAY_NAMES, "weekdays": WEEKDAYS, "timezones": sorted(available_timezones()),
         "countries": sorted(holidays.list_supported_countries()),
-        "description_max": DESCRIPTION_MAX,
+        "description_max": DESCRIPTION_MAX, "notice_levels": NOTICE_LEVELS,
     }
 
 
 def _render_editor(form: TeamForm, errors: dict[str, list[str]], *, team: Team | None, status: int = 200,
                    conflict: dict[str, Any] | None = None) -> tuple[str, int]:
+    reminders = [] if team is None else notices.reminders_due(
+        team.data.get("notices"), datetime.now(UTC), team.timezone or "UTC")
     return render_template(
-        "edit.html", form=form, errors=ErrorMap(errors, form), team=team, conflict=conflict, **_choices(),
+        "edit.html", form=form, errors=ErrorMap(errors, form), team=team, conflict=conflict,
+        notice_reminders=reminders, **_choices(),
     ), status
 
 
@@ -157,6 +162,41 @@ def _flash_address_warnings(session: Any, team: Any) -> None:
     """Tell the editor at once when an address they listed is answered by another team."""
     for warning in services.address_warnings(session, team):
         flash(warning, "warning")
+
+
+@bp.route("/teams/<slug>/notices", methods=["POST"])
+@signed_in
+def post_notice(slug: str) -> Any:
+    """The team page's quick "Post a notice": one notice added to the document, saved like any edit.
+
+    An empty start means from now (today, for whole days). Refused input comes back in the editor
+    (422), the notice as typed in its row and each problem beside its field.
+    """
+    actor = _actor()
+    session = get_session()
+    team = _editable_team(slug, actor)
+    now = datetime.now(ZoneInfo(team.timezone or "UTC"))
+    ends = local_bound(request.form.get("ends", "").strip())
+    starts = local_bound(request.form.get("starts", "").strip()) or (
+        now.strftime("%Y-%m-%dT%H:%M") if ends and "T" in ends else now.date().isoformat())
+    notice = {"message": request.form.get("message", ""), "starts": starts, "ends": ends,
+              "level": request.form.get("level") or "info"}
+    raw = {**team.data, "notices": [*(team.data.get("notices") or []), notice]}
+    try:
+        document = load_team(raw)
+        services.update_team(session, team, document, actor, expected_version=_form_version())
+        session.commit()
+    except (StaleVersion, StaleDataError):
+        session.rollback()
+        flash("The page changed since you opened it, so the notice was not posted: check it and post again.", "error")
+        return redirect(url_for("web.team", slug=slug))
+    except (InvalidTeam, Conflict) as exc:
+        session.rollback()
+        form = form_from_team(raw, team.version)
+        return _render_editor(form, _problem_errors(exc), team=team, status=422 if isinstance(exc, InvalidTeam)
+                              else exc.status)
+    flash(f"Notice posted. {team.name} is now at version {team.version}.", "success")
+    return redirect(url_for("web.team", slug=team.slug))
 
 
 def _conflict(form: TeamForm, team: Team, expected: int) -> tuple[str, int]:

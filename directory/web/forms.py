@@ -60,6 +60,7 @@ class TeamForm:
     closures: list[dict[str, str]] = field(default_factory=list)
     contacts: list[dict[str, str]] = field(default_factory=list)
     services: list[dict[str, str]] = field(default_factory=list)
+    notices: list[dict[str, str]] = field(default_factory=list)
     version: str = ""
 
     def get(self, name: str) -> str:
@@ -75,6 +76,12 @@ class TeamForm:
             self.contacts.append({"kind": "email", "value": "", "label": ""})
         elif path == "services":
             self.services.append(_blank_service())
+        elif path == "notices":
+            self.notices.append(dict(BLANK_NOTICE))
+
+
+NOTICE_LEVELS = {"info": "Information", "warning": "Warning"}
+BLANK_NOTICE = {"message": "", "starts": "", "ends": "", "level": "info"}
 
 
 def _blank_service() -> dict[str, str]:
@@ -133,6 +140,11 @@ def form_from_team(data: Mapping[str, Any], version: int | None = None) -> TeamF
             "booking.url": _text(sb.get("url")),
             "booking.instructions": _text(sb.get("instructions")),
         })
+    form.notices = [
+        {"message": _text(n.get("message")), "starts": _text(n.get("starts")), "ends": _text(n.get("ends")),
+         "level": _text(n.get("level")) or "info"}
+        for n in data.get("notices") or [] if isinstance(n, Mapping)
+    ]
     return form
 
 
@@ -171,6 +183,7 @@ def form_from_post(posted: Mapping[str, str]) -> TeamForm:
     form.contacts = [r for r in _rows(posted, "contacts", ("kind", "value", "label")) if r["value"] or r["label"]]
     service_keys = tuple(_blank_service())
     form.services = [r for r in _rows(posted, "services", service_keys) if any(r.values())]
+    form.notices = [r for r in _rows(posted, "notices", tuple(BLANK_NOTICE)) if r["message"] or r["starts"] or r["ends"]]
     return form
 
 
@@ -206,7 +219,8 @@ def _booking(method: str, url: str, instructions: str) -> dict[str, Any] | None:
     return out
 
 
-def _closure_bound(text: str) -> str | None:
+def local_bound(text: str) -> str | None:
+    """A closure or notice bound as typed ("2026-12-24 9:00") in the document's spelling ("2026-12-24T09:00")."""
     if not text:
         return None
     return re.sub(r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})$", lambda m: f"{m[1]}T{m[2].zfill(5)}", text)
@@ -250,6 +264,12 @@ def document_from_form(form: TeamForm) -> dict[str, Any]:
             if v.get("auto_reply.subject") or v.get("auto_reply.body") else None
         ),
     }
+    if form.notices:
+        doc["notices"] = [
+            {"message": n["message"], "starts": local_bound(n["starts"]), "ends": local_bound(n["ends"]),
+             "level": n["level"] or "info"}
+            for n in form.notices
+        ]
     if v.get("slug"):
         doc["slug"] = v["slug"]
     if form.hours_published:
@@ -262,7 +282,7 @@ def document_from_form(form: TeamForm) -> dict[str, Any]:
             "weekly": {day: [[r["start"], r["end"]] for r in form.weekly[day]] for day in WEEKDAYS},
             "holidays": holidays,
             "closures": [
-                {"start": _closure_bound(c["start"]), "end": _closure_bound(c["end"]),
+                {"start": local_bound(c["start"]), "end": local_bound(c["end"]),
                  **({"reason": c["reason"]} if c["reason"] else {})}
                 for c in form.closures
             ],
@@ -343,6 +363,7 @@ class ErrorMap:
             "booking", "booking.method", "booking.url", "booking.instructions", "auto_reply",
             "auto_reply.subject", "auto_reply.body", "hours", "hours.weekly", "hours.holidays",
             "hours.holidays.country", "hours.holidays.subdivision", "hours.closures", "contacts", "services",
+            "notices",
         }
         known.update(f"hours.weekly.{d}" for d in WEEKDAYS)
         for i in range(len(form.closures) + 1):
@@ -353,6 +374,8 @@ class ErrorMap:
             known.add(f"services.{i}")
             known.update(f"services.{i}.{k}" for k in _blank_service())
             known.update({f"services.{i}.turnaround", f"services.{i}.booking"})
+        for i in range(len(form.notices) + 1):
+            known.update({f"notices.{i}", *(f"notices.{i}.{k}" for k in BLANK_NOTICE)})
         return known
 
     def anchor(self, path: str) -> str:
@@ -380,7 +403,7 @@ class ErrorMap:
 
 FORM_ORDER = (
     "_form", "_schema", "name", "slug", "summary", "description", "department", "location", "tags", "timezone",
-    "hours", "response_time", "booking", "services", "contacts", "escalation", "owners", "last_reviewed",
+    "notices", "hours", "response_time", "booking", "services", "contacts", "escalation", "owners", "last_reviewed",
     "auto_reply",
 )
 _HOURS_ORDER = ("weekly", "holidays", "closures")
@@ -413,7 +436,7 @@ _LABELS = {
     "department": "Department", "tags": "Tags", "location": "Location", "timezone": "Time zone",
     "owners": "Owners", "escalation": "Escalation", "last_reviewed": "Last reviewed",
     "response_time": "Reply time", "booking": "How to book", "auto_reply": "Auto-reply", "hours": "Opening hours",
-    "contacts": "Contacts", "services": "Services", "_schema": "Team", "_form": "Team",
+    "contacts": "Contacts", "services": "Services", "notices": "Notices", "_schema": "Team", "_form": "Team",
 }
 
 
@@ -425,8 +448,8 @@ def _label(path: str) -> str:
         return "Closures" + (f", row {int(parts[2]) + 1}" if len(parts) > 2 and parts[2].isdigit() else "")
     if parts[0] == "hours" and len(parts) > 1 and parts[1] == "holidays":
         return "Public holidays"
-    if parts[0] in {"contacts", "services"} and len(parts) > 1 and parts[1].isdigit():
-        noun = "Contact" if parts[0] == "contacts" else "Service"
+    if parts[0] in {"contacts", "services", "notices"} and len(parts) > 1 and parts[1].isdigit():
+        noun = {"contacts": "Contact", "services": "Service", "notices": "Notice"}[parts[0]]
         rest = " ".join(parts[2:]).replace("_", " ")
         return f"{noun} {int(parts[1]) + 1}" + (f" ({rest})" if rest else "")
     label = _LABELS.get(parts[0], parts[0].replace("_", " ").capitalize())

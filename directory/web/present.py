@@ -88,6 +88,7 @@ class TeamView:
     reviewed: date | None = None
     review_stale: bool = False
     reader_offset_note: str | None = None
+    notices: list[dict[str, Any]] = field(default_factory=list)  # active at `now`, each with its `span` in words
 
     @property
     def reader_differs(self) -> bool:
@@ -240,6 +241,7 @@ def build_team_view(data: dict[str, Any], now: datetime, reader_tz: str | None, 
         words=wording.describe_status(found.status, timezone, reader_tz, now, published=schedule is not None),
         published=schedule is not None,
     )
+    view.notices = [dict(n, span=wording.notice_span(n, timezone, now)) for n in found.notices]
     contacts = data.get("contacts") or []
     today = now.astimezone(ZoneInfo(timezone)).date()
     if schedule is not None:

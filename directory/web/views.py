@@ -17,6 +17,7 @@ from directory import accounts, auth, hours, people, reviews, services
 from directory import performance as promises
 from directory.db import get_session
 from directory.models import Team, User
+from directory.notices import active_notices
 from directory.search_sync import get_search, newest_change
 from directory.text import storable
 from directory.web import bp, render_error, safe_next, utcnow
@@ -141,7 +142,8 @@ def search() -> str:
     for hit in found.hits:
         team = teams.get(hit["id"])
         badge, css = badge_for(team.data, now, reader_tz) if team is not None else ("", "badge--unknown")
-        hits.append({**hit, "badge": badge, "badge_class": css, "tags": (team.data.get("tags") if team else []) or []})
+        hits.append({**hit, "badge": badge, "badge_class": css, "tags": (team.data.get("tags") if team else []) or [],
+                     "notices": active_notices(team.data.get("notices"), now, team.timezone) if team else []})
     facets = _facets(found.facets, selected)
     return render_template(
         "search.html",
