@@ -160,3 +160,12 @@ def needing_attention(session: Session) -> list[Attention]:
         if problems:
             found.append(Attention(team, problems, dead))
     return found
+
+
+def interval_words(days: int) -> str:
+    """'six months' for the default interval, as people say it; other intervals in days."""
+    for low, high, words in ((28, 31, "a month"), (89, 92, "three months"), (180, 184, "six months"),
+                             (365, 366, "a year")):
+        if low <= days <= high:
+            return words
+    return f"{days} days"

@@ -54,6 +54,10 @@ def test_overdue_team_ranks_below_an_equally_matching_current_one_and_says_so(
     assert f"Not reviewed since {stale_date.day} {stale_date.strftime('%b')} {stale_date.year}" in page
     assert page.count("Not reviewed since") == 1
 
+    api = client.get("/api/v1/search?q=payslips").get_json()["results"]
+    assert [(r["slug"], r["review_overdue"], r["last_reviewed"]) for r in api] == [
+        ("pay-south", False, days_ago(3)), ("pay-north", True, days_ago(400))]
+
 
 def test_a_far_better_overdue_match_still_wins(app: Flask, make_team: Callable[..., Any]) -> None:
     make_team(slug="payroll", name="Payroll", last_reviewed=days_ago(500))
@@ -118,8 +122,9 @@ def test_admin_sets_the_interval_for_every_page(app: Flask, client: FlaskClient,
     saved = client.post("/admin/reviews", data={"csrf_token": csrf_token(client, "/admin/reviews"),
                                                 "interval_days": "60"}, follow_redirects=True)
     assert "Overdue for review (1)" in saved.get_data(as_text=True)
-    assert "is-stale" in client.get("/admin").get_data(as_text=True)  # the teams table applies the same rule
-    assert "some details may be out of date" in client.get("/teams/payroll").get_data(as_text=True)
+    admin = client.get("/admin").get_data(as_text=True)  # the teams table applies the same rule
+    assert "is-stale" in admin and "not reviewed for more than 60 days" in admin
+    assert "That is more than 60 days ago" in client.get("/teams/payroll").get_data(as_text=True)
 
 
 def test_reviews_page_is_for_administrators_only(app: Flask, client: FlaskClient) -> None:

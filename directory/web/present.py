@@ -87,6 +87,7 @@ class TeamView:
     response_time_text: str | None = None
     reviewed: date | None = None
     review_stale: bool = False
+    review_interval_days: int = reviews.DEFAULT_INTERVAL_DAYS
     reader_offset_note: str | None = None
     notices: list[dict[str, Any]] = field(default_factory=list)  # active at `now`, each with its `span` in words
 
@@ -274,6 +275,7 @@ def build_team_view(data: dict[str, Any], now: datetime, reader_tz: str | None, 
     except ValueError:
         view.reviewed = None
     view.review_stale = (review_policy or reviews.Policy()).is_due(data, today)
+    view.review_interval_days = (review_policy or reviews.Policy()).interval_days
     if view.reader_differs:
         view.reader_offset_note = offset_note(timezone, view.reader_tz, now)
     return view
