@@ -212,3 +212,32 @@ def test_one_rule_for_due_and_overdue() -> None:
     assert rule.state({}, date(2026, 1, 10), created=date(2026, 1, 1)) == "due"  # never reviewed: due at once
     assert rule.state({}, date(2026, 1, 31), created=date(2026, 1, 1)) == "overdue"
     assert rule.overdue_cutoffs(date(2026, 7, 30)) == ("2026-01-01", "2026-06-30")
+
+
+def test_notify_and_link_records_on_each_backend(storage_url: str, tmp_path: Any) -> None:
+    """The migration's tables hold on SQLite and PostgreSQL alike: once sent, never twice."""
+    from api.schemas import load_team
+    from directory import links, services
+    from tests.conftest import ADMIN, get_db_engine, make_app, team_doc
+
+    app = make_app(tmp_path, DATABASE_URL=storage_url)
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_FROM="directory@example.com")
+    try:
+        with app.app_context():
+            session = get_session()
+            services.create_team(session, load_team(team_doc(last_reviewed=days_ago(200), booking={
+                "method": "form", "url": f"http://127.0.0.1:{free_port()}/closed"})), ADMIN)
+            session.commit()
+            links.check_links(session, timeout=1)
+            session.commit()
+            assert [(c.ok, c.place) for c in links.broken_links(session)[1]] == [(False, "booking")]
+        runner = app.test_cli_runner()
+        assert "1 sent" in runner.invoke(args=["notify"]).output
+        assert "0 sent" in runner.invoke(args=["notify"]).output
+        assert len(inbox.messages) == 1
+    finally:
+        controller.stop()
+        get_db_engine(app).dispose()
