@@ -136,6 +136,7 @@ def test_survey_round_answers_and_results(app: Flask, teams: None) -> None:
     assert shown[:8] == ["Payroll", "Finance", "5", "4.20", "5.00", "3.40", "4.20", "hidden"]
     assert "<svg" in html and "4.20" in html[html.index("<svg"):html.index("</svg>")]
     data = admin.get(f"/surveys/{round_id}/results.json").get_json()
+    assert admin.get(f"/api/v1/surveys/{round_id}/results").get_json() == data
     payroll = data["teams"][0]
     assert [f"{payroll[k]:.2f}" for k in ("responsiveness", "clarity", "helpfulness", "overall")] == shown[3:7]
     lines = list(csv.reader(io.StringIO(admin.get(f"/surveys/{round_id}/results.csv").get_data(as_text=True))))
