@@ -6,22 +6,25 @@ at `received_at`: the time zone, hours, holidays and closures of that moment. Th
 the event's verdict, so a later edit of the team never rewrites a past judgement, and measuring a
 window is one grouped query over the (team_id, received_at) index.
 
-Judging "as of `until`": an event counts once it has happened by then (kept when at or before its
-promise); a promise whose instant passed before `until` without its event is not kept; a promise
-still ahead with no event is not measured yet.
+Judging "as of `until`" (exclusive, like the window): an event counts once it has happened before
+then (kept when at or before its promise); a promise whose instant passed before `until` without its
+event is not kept; a promise still ahead with no event is not measured yet. Each row therefore
+stores its verdict with the instant it became known (`*_settled_at`: the event's when in time, else
+the promise's), and a promise is measured as of `until` exactly when that instant is before it.
 """
 
 from __future__ import annotations
 
 import bisect
+import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, insert, or_, select, update
+from sqlalchemy import Select, and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from directory import hours
@@ -119,7 +122,8 @@ class Promiser:
         offered = [s for s in data.get("services") or [] if isinstance(s, Mapping)]
         wanted = [s for s in offered if service is not None and _key(str(s.get("name") or "")) == _key(service)]
         schedule = self._schedule(number, data)
-        status = hours.team_status(schedule, at, data.get("response_time"), wanted[:1])
+        zone = {"timezone": data.get("timezone")} if _STATUS_TAKES_ZONE else {}
+        status = hours.team_status(schedule, at, data.get("response_time"), wanted[:1], **zone)
         local = at.astimezone(timezone_of(data.get("timezone")))
         return {
             "reply_by": status["reply_by"],
@@ -127,6 +131,20 @@ class Promiser:
             "week": local.date() - timedelta(days=local.weekday()),
             "revision_number": number,
         }
+
+
+# `/status` counts calendar durations in the team's zone when it publishes no hours; pass the zone
+# wherever the engine takes it, so the promise is always the one `/status` made.
+_STATUS_TAKES_ZONE = "timezone" in inspect.signature(hours.team_status).parameters
+
+
+def _verdict(promise: datetime | None, event: datetime | None) -> tuple[bool | None, datetime | None]:
+    """Kept or not, and the instant that became known; (None, None) without a promise."""
+    if promise is None:
+        return None, None
+    if event is not None and event <= promise:
+        return True, event
+    return False, promise
 
 
 def _checked(report: Report, promiser: Promiser, zone: ZoneInfo) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
@@ -158,6 +176,8 @@ def _checked(report: Report, promiser: Promiser, zone: ZoneInfo) -> tuple[dict[s
         return None, errors
     promised = promiser.promises(received_at, service)
     reply_by, done_by = promised["reply_by"], promised["done_by"]
+    reply_kept, reply_settled_at = _verdict(reply_by, first_reply_at)
+    done_kept, done_settled_at = _verdict(done_by, resolved_at)
     return {
         "team_id": promiser.team.id,
         "external_id": external_id,
@@ -167,8 +187,10 @@ def _checked(report: Report, promiser: Promiser, zone: ZoneInfo) -> tuple[dict[s
         "service": service or None,
         "reply_by": reply_by,
         "done_by": done_by,
-        "reply_kept": None if reply_by is None or first_reply_at is None else first_reply_at <= reply_by,
-        "done_kept": None if done_by is None or resolved_at is None else resolved_at <= done_by,
+        "reply_kept": reply_kept,
+        "reply_settled_at": reply_settled_at,
+        "done_kept": done_kept,
+        "done_settled_at": done_settled_at,
         "week": promised["week"],
         "revision_number": promised["revision_number"],
     }, {}
@@ -214,7 +236,7 @@ class ImportResult:
 
 
 _COMPARED = ("received_at", "first_reply_at", "resolved_at", "service", "reply_by", "done_by",
-             "reply_kept", "done_kept", "week", "revision_number")
+             "reply_kept", "reply_settled_at", "done_kept", "done_settled_at", "week", "revision_number")
 
 
 def import_requests(
@@ -276,8 +298,9 @@ def import_requests(
             changed.append({**{c: row[c] for c in _COMPARED}, "id": old.id, "updated_at": now})
         else:
             result.unchanged += 1
-    for start in range(0, len(new), 5000):
-        session.execute(insert(ServiceRequest), new[start:start + 5000])
+    table = ServiceRequest.__table__
+    for start in range(0, len(new), 5000):  # Core executemany: no primary keys fetched back
+        session.connection().execute(insert(table), new[start:start + 5000])
     if changed:
         session.execute(update(ServiceRequest), changed)
     result.created, result.updated = len(new), len(changed)
@@ -296,25 +319,32 @@ def _tallies(until: datetime) -> list[Any]:
     """Four sums over the rows of a group: reply measured and kept, resolution measured and kept."""
     r = ServiceRequest
 
-    def measured(promise: Any, event: Any) -> Any:
-        return func.coalesce(func.sum(case(
-            (and_(promise.is_not(None), or_(event <= until, promise < until)), 1), else_=0)), 0)
+    def measured(settled_at: Any) -> Any:
+        return func.coalesce(func.sum(case((settled_at < until, 1), else_=0)), 0)
 
-    def kept(promise: Any, event: Any, verdict: Any) -> Any:
-        return func.coalesce(func.sum(case(
-            (and_(promise.is_not(None), event <= until, verdict.is_(True)), 1), else_=0)), 0)
+    def kept(settled_at: Any, verdict: Any) -> Any:
+        return func.coalesce(func.sum(case((and_(settled_at < until, verdict.is_(True)), 1), else_=0)), 0)
 
     return [
         func.count().label("requests"),
-        measured(r.reply_by, r.first_reply_at).label("reply_measured"),
-        kept(r.reply_by, r.first_reply_at, r.reply_kept).label("reply_kept"),
-        measured(r.done_by, r.resolved_at).label("done_measured"),
-        kept(r.done_by, r.resolved_at, r.done_kept).label("done_kept"),
+        measured(r.reply_settled_at).label("reply_measured"),
+        kept(r.reply_settled_at, r.reply_kept).label("reply_kept"),
+        measured(r.done_settled_at).label("done_measured"),
+        kept(r.done_settled_at, r.done_kept).label("done_kept"),
     ]
 
 
+def _monday(instant: datetime, days: int) -> date:
+    day = instant.astimezone(UTC).date() + timedelta(days=days)
+    return day - timedelta(days=day.weekday())
+
+
 def _window(stmt: Select[Any], team: Team, since: datetime, until: datetime) -> Select[Any]:
-    return stmt.where(ServiceRequest.team_id == team.id, ServiceRequest.received_at >= since,
+    """Requests received in [since, until). The `week` bounds (a week wider on each side than any
+    zone's local date can stray from UTC) change no answer: they let the covering index, which
+    leads with the week, serve the query in its grouping order."""
+    return stmt.where(ServiceRequest.team_id == team.id, ServiceRequest.week >= _monday(since, -7),
+                      ServiceRequest.week <= _monday(until, 7), ServiceRequest.received_at >= since,
                       ServiceRequest.received_at < until)
 
 
@@ -332,30 +362,69 @@ def satisfaction(session: Session, team: Team, since: datetime, until: datetime)
     return rated(session, team, since, until)
 
 
-def performance(session: Session, team: Team, since: datetime, until: datetime) -> dict[str, Any]:
-    """CONTRACT §4's answer for requests received in [since, until), judged as of `until`."""
-    groups = session.execute(
-        _window(select(ServiceRequest.service, *_tallies(until)), team, since, until).group_by(ServiceRequest.service)
-    ).all()
-    totals = [sum(int(g[i] or 0) for g in groups) for i in range(1, 6)]
-    by_name = {g.service: g for g in groups if g.service is not None}
+Tally = tuple[int, int, int, int, int]  # requests, reply measured, reply kept, done measured, done kept
+
+
+def _groups(session: Session, team: Team, since: datetime, until: datetime) -> list[tuple[date, str | None, Tally]]:
+    """The window's tallies by (week, service): one grouped query, read from the covering index;
+    totals, services and weeks are all sums of these groups."""
+    stmt = _window(select(ServiceRequest.week, ServiceRequest.service, *_tallies(until)), team, since, until)
+    rows = session.execute(stmt.group_by(ServiceRequest.week, ServiceRequest.service)).all()
+    return [(row[0], row[1], tuple(int(v or 0) for v in row[2:])) for row in rows]  # type: ignore[misc]
+
+
+def _add(into: dict[Any, list[int]], key: Any, tally: Tally) -> None:
+    sums = into.setdefault(key, [0, 0, 0, 0, 0])
+    for i, value in enumerate(tally):
+        sums[i] += value
+
+
+def _summary(team: Team, groups: list[tuple[date, str | None, Tally]]) -> dict[str, Any]:
+    totals: dict[Any, list[int]] = {}
+    by_name: dict[Any, list[int]] = {}
+    for _week, service, tally in groups:
+        _add(totals, None, tally)
+        if service is not None:
+            _add(by_name, service, tally)
+    total = totals.get(None, [0, 0, 0, 0, 0])
     order = [s.get("name") for s in team.data.get("services") or [] if isinstance(s, Mapping)]
     names = [n for n in order if isinstance(n, str)] + sorted(n for n in by_name if n not in order)
-    services = []
-    for name in names:
-        g = by_name.get(name)
-        services.append({
-            "name": name,
-            "requests": int(g.requests) if g else 0,
-            "resolution": _outcome(g.done_measured, g.done_kept) if g else _outcome(0, 0),
-        })
+    return {
+        "requests": total[0],
+        "reply": _outcome(total[1], total[2]),
+        "resolution": _outcome(total[3], total[4]),
+        "services": [{"name": name, "requests": by_name.get(name, [0])[0],
+                      "resolution": _outcome(*by_name.get(name, [0, 0, 0, 0, 0])[3:5])} for name in names],
+    }
+
+
+def _weeks(team: Team, since: datetime, until: datetime,
+           groups: list[tuple[date, str | None, Tally]]) -> list[dict[str, Any]]:
+    by_week: dict[Any, list[int]] = {}
+    for week, _service, tally in groups:
+        _add(by_week, week, tally)
+    zone = timezone_of(team.timezone)
+    first = since.astimezone(zone).date()
+    last = (until - timedelta(microseconds=1)).astimezone(zone).date()
+    mondays: list[date] = []
+    monday = first - timedelta(days=first.weekday())
+    while monday <= last and len(mondays) < 1100:  # a window of centuries lists its first 20 years of weeks
+        mondays.append(monday)
+        monday += timedelta(days=7)
+    answer = []
+    for monday in sorted(set(mondays) | set(by_week)):
+        sums = by_week.get(monday, [0, 0, 0, 0, 0])
+        answer.append({"week": monday.isoformat(), "requests": sums[0],
+                       "reply": _outcome(sums[1], sums[2]), "resolution": _outcome(sums[3], sums[4])})
+    return answer
+
+
+def performance(session: Session, team: Team, since: datetime, until: datetime) -> dict[str, Any]:
+    """CONTRACT §4's answer for requests received in [since, until), judged as of `until`."""
     return {
         "since": since.isoformat(timespec="seconds"),
         "until": until.isoformat(timespec="seconds"),
-        "requests": totals[0],
-        "reply": _outcome(totals[1], totals[2]),
-        "resolution": _outcome(totals[3], totals[4]),
-        "services": services,
+        **_summary(team, _groups(session, team, since, until)),
         "satisfaction": satisfaction(session, team, since, until),
     }
 
@@ -363,29 +432,7 @@ def performance(session: Session, team: Team, since: datetime, until: datetime) 
 def weekly(session: Session, team: Team, since: datetime, until: datetime) -> list[dict[str, Any]]:
     """Week by week (Monday, in the team's zone when each request arrived), judged as of `until`;
     weeks without requests are listed too, so a chart's gaps are real gaps."""
-    groups = {
-        g.week: g for g in session.execute(
-            _window(select(ServiceRequest.week, *_tallies(until)), team, since, until).group_by(ServiceRequest.week))
-    }
-    zone = timezone_of(team.timezone)
-    first = since.astimezone(zone).date()
-    last = (until - timedelta(microseconds=1)).astimezone(zone).date()
-    weeks: list[date] = []
-    monday = first - timedelta(days=first.weekday())
-    while monday <= last and len(weeks) < 1100:
-        weeks.append(monday)
-        monday += timedelta(days=7)
-    weeks = sorted(set(weeks) | set(groups))
-    answer = []
-    for monday in weeks:
-        g = groups.get(monday)
-        answer.append({
-            "week": monday.isoformat(),
-            "requests": int(g.requests) if g else 0,
-            "reply": _outcome(g.reply_measured, g.reply_kept) if g else _outcome(0, 0),
-            "resolution": _outcome(g.done_measured, g.done_kept) if g else _outcome(0, 0),
-        })
-    return answer
+    return _weeks(team, since, until, _groups(session, team, since, until))
 
 
 WEEKLY_CSV_COLUMNS = ("week", "requests", "reply_measured", "reply_kept", "reply_kept_ratio",
@@ -436,12 +483,13 @@ def trend_chart(weeks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def page_summary(session: Session, team: Team, now: datetime) -> dict[str, Any] | None:
     """What the team page shows: the last 90 days' percentages (none below MIN_MEASURED), per
-    service, and the weekly trend; None when no request was reported in the window."""
+    service, and the weekly trend, from one grouped query; None when no request was reported."""
     since, until = default_window(now)
-    found = performance(session, team, since, until)
-    if not found["requests"]:
+    groups = _groups(session, team, since, until)
+    if not groups:
         return None
-    weeks = weekly(session, team, since, until)
+    found = _summary(team, groups)
+    weeks = _weeks(team, since, until, groups)
     return {
         "since": since, "until": until, "days": DEFAULT_WINDOW.days, "figures": found,
         "reply_percent": percent(found["reply"]),

@@ -5,8 +5,8 @@ Revises: 0005
 Create Date: 2026-12-01 11:00:00
 
 Each request keeps the promises computed when it was recorded (from the team's revision in force
-at `received_at`) and each event's verdict, so measuring is one grouped query over
-(team_id, received_at).
+at `received_at`), each promise's verdict and the instant it became known, so measuring is one
+grouped query answered from one covering index alone.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ def upgrade() -> None:
         sa.Column('reply_by', sa.DateTime(), nullable=True),
         sa.Column('done_by', sa.DateTime(), nullable=True),
         sa.Column('reply_kept', sa.Boolean(), nullable=True),
+        sa.Column('reply_settled_at', sa.DateTime(), nullable=True),
         sa.Column('done_kept', sa.Boolean(), nullable=True),
+        sa.Column('done_settled_at', sa.DateTime(), nullable=True),
         sa.Column('week', sa.Date(), nullable=False),
         sa.Column('revision_number', sa.Integer(), nullable=False),
         sa.Column('recorded_at', sa.DateTime(), nullable=False),
@@ -44,9 +46,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('service_requests', schema=None) as batch_op:
         batch_op.create_index('ix_service_requests_team_id_received_at', ['team_id', 'received_at'], unique=False)
+        # Covering, in grouping order: the grouped query of `directory.performance` reads it alone, unsorted.
+        batch_op.create_index('ix_service_requests_tally',
+                              ['team_id', 'week', 'service', 'received_at', 'reply_settled_at', 'reply_kept',
+                               'done_settled_at', 'done_kept'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('service_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_service_requests_tally')
         batch_op.drop_index('ix_service_requests_team_id_received_at')
     op.drop_table('service_requests')
