@@ -146,7 +146,8 @@ class DocumentSchema(Schema):
 class DurationSchema(DocumentSchema):
     value = Number(
         required=True,
-        validate=validate.Range(min=0, min_inclusive=False, max=10_000, error="must be greater than 0 and at most 10000"),
+        validate=validate.Range(min=0, min_inclusive=False, max=hours_engine.MAX_DURATION_VALUE,
+                                error=f"must be greater than 0 and at most {hours_engine.MAX_DURATION_VALUE}"),
         metadata={"example": 4},
     )
     unit = fields.String(

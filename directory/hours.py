@@ -42,6 +42,7 @@ __all__ = [
     "HORIZON",
     "WEEKDAYS",
     "DayHours",
+    "MAX_DURATION_VALUE",
     "OrgCalendar",
     "Schedule",
     "team_status",
@@ -54,6 +55,10 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DURATION_UNITS = ("business_hours", "business_days", "hours", "days")
 HORIZON = timedelta(days=366)
 """next_open / next_close look this far ahead at most (contract §2: "a year ahead")."""
+CALENDAR_UNITS = ("hours", "days")
+"""Units that count real time, so they need no published hours (contract §2)."""
+MAX_DURATION_VALUE = 10_000
+"""The largest duration value (any unit) that the schema accepts and the engine computes."""
 
 ADD_LIMIT = timedelta(days=10 * 366)
 """Schedule.add answers None for results further than this from the start: not a sane promise."""
@@ -138,8 +143,8 @@ def validate_duration(d: object) -> dict[str, list[str]]:
         errors["value"] = ["required"]
     elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         errors["value"] = ["must be a number"]
-    elif value <= 0:
-        errors["value"] = ["must be greater than 0"]
+    elif not 0 < value <= MAX_DURATION_VALUE:
+        errors["value"] = [f"must be greater than 0 and at most {MAX_DURATION_VALUE}"]
     unit = d.get("unit")
     if "unit" not in d:
         errors["unit"] = ["required"]
@@ -820,15 +825,17 @@ class Schedule:
           the end of an open period.
         - business_days: ceil(value) open days (local dates with any open time) after the
           start (= `at`, or the next opening), at the start's wall-clock time moved into that
-          day's hours: to its first opening when earlier, to its last closing when later, and
-          to the next opening of that day when it falls in a gap such as lunch.
+          day's hours: to its first opening when earlier, to its last closing when later; a time
+          in a gap between two of that day's open periods (lunch) stays as it is (contract §1).
         None also when the start or result lies more than HORIZON from any open time, or the
         result is more than ADD_LIMIT (ten years) away.
         """
         if unit not in DURATION_UNITS:
             raise ValueError(f"unknown duration unit {unit!r}")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-            raise ValueError(f"duration value must be a number greater than 0, not {value!r}")
+        if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+                or not 0 < value <= MAX_DURATION_VALUE):
+            raise ValueError(f"duration value must be a number greater than 0 and at most {MAX_DURATION_VALUE}, "
+                             f"not {value!r}")
         at = self._aware(at)
         if unit == "hours":
             if value * _HOUR > _ADD_LIMIT_US:
@@ -886,12 +893,7 @@ class Schedule:
             return None
         periods = self._day_periods(ordinal)
         t = self._wall(date.fromordinal(ordinal), local.time())
-        for s, e in periods:
-            if t < s:
-                return self._dt(s)
-            if t < e:
-                return self._dt(t)
-        return self._dt(periods[-1][1])
+        return self._dt(min(max(t, periods[0][0]), periods[-1][1]))
 
     # ----------------------------------------------------------------- presentation helpers
 
@@ -999,20 +1001,29 @@ def team_status(
     schedule: Schedule | None,
     at: datetime,
     response_time: Mapping[str, Any] | None,
+    timezone: str | None = None,
     services: list[Mapping[str, Any]] | list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The contract §2 status object, with aware datetimes in the team's zone, plus
     `closed_reason` (see `Schedule.closed_reason`) so that callers can say why.
 
-    Without a schedule (hours not published) the team is never open and no time is promised.
-    A missing or invalid duration gives None rather than an error: data already stored must
-    never turn a status page into a server error.
+    Without a schedule (hours not published) the team is never open and business time is not
+    promised; `hours` and `days` need no hours (contract §2), so they are still counted, `days`
+    on the wall clock of `timezone` (UTC when not given or unknown). A missing or invalid
+    duration gives None rather than an error: data already stored must never turn a status
+    page into a server error.
+    calendar = schedule
+    if calendar is None:
+        zone = timezone if timezone and not validate_timezone(timezone) else "UTC"
+        calendar = Schedule.from_team({}, zone)  # closed every day: counts calendar time only
     """
 
     def add(duration: Mapping[str, Any] | None) -> datetime | None:
-        if schedule is None or not duration or validate_duration(duration):
+        if not duration or validate_duration(duration):
             return None
-        return schedule.add(at, duration["value"], duration["unit"])
+        if schedule is None and duration["unit"] not in CALENDAR_UNITS:
+            return None
+        return calendar.add(at, duration["value"], duration["unit"])
 
     open_now = schedule is not None and schedule.is_open(at)
     return {

@@ -220,7 +220,7 @@ def _record(session: Session, message: Message, error: str) -> None:
     session.flush()
 
 
-def failed_notifications(session: Session) -> list[SentNotification]:
-    """Messages still waiting for a successful send, for the admin page."""
-    return list(session.scalars(select(SentNotification).where(SentNotification.status == "failed")
-                                .order_by(SentNotification.created_at)))
+def failed_notifications(session: Session, now: datetime) -> list[SentNotification]:
+    """Failed sends the next run will retry, for the admin page (a failure about a page reviewed or
+    an owner removed since is moot: it is not listed, and not retried)."""
+    return [m.record for m in due_messages(session, now) if m.record is not None]

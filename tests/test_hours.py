@@ -430,8 +430,8 @@ def test_business_days_clamped_to_opening_hours(payroll: Schedule) -> None:
     assert payroll.add(ldn(2026, 11, 19, 17, 0), 1, "business_days") == ldn(2026, 11, 20, 16, 0)
     # closed on Saturday: start at Monday 09:00, one open day later is Tuesday 09:00
     assert payroll.add(ldn(2026, 11, 21, 12, 0), 1, "business_days") == ldn(2026, 11, 24, 9, 0)
-    # Friday 12:45 + 1: Monday 12:45 is lunch, moved to 13:30
-    assert payroll.add(ldn(2026, 11, 20, 12, 45), 1, "business_days") == ldn(2026, 11, 23, 13, 30)
+    # Friday 12:45 + 1: Monday 12:45 is lunch, a gap between two open periods: it stays (contract §1)
+    assert payroll.add(ldn(2026, 11, 20, 12, 45), 1, "business_days") == ldn(2026, 11, 23, 12, 45)
     early = make({"mon": [["07:00", "17:00"]], "tue": [["09:00", "17:00"]]})
     assert early.add(ldn(2026, 11, 23, 8, 0), 1, "business_days") == ldn(2026, 11, 24, 9, 0)
 
@@ -480,9 +480,11 @@ def test_add_refuses_bad_durations(payroll: Schedule) -> None:
 
 
 def test_add_beyond_a_sane_horizon_is_none(payroll: Schedule) -> None:
-    assert payroll.add(ldn(2026, 11, 23), 1e12, "hours") is None
-    assert payroll.add(ldn(2026, 11, 23), 1e9, "days") is None
-    assert payroll.add(ldn(2026, 11, 23), 1e9, "business_days") is None
+    assert payroll.add(ldn(2026, 11, 23), 10_000, "days") is None
+    assert payroll.add(ldn(2026, 11, 23), 10_000, "business_days") is None
+    for unit in ("hours", "days", "business_hours", "business_days"):
+        with pytest.raises(ValueError, match="at most 10000"):
+            payroll.add(ldn(2026, 11, 23), 1e9, unit)
 
 
 # --------------------------------------------------------------------------- status
@@ -521,14 +523,17 @@ def test_team_status_without_hours() -> None:
         None,
         ldn(2026, 11, 23, 10, 0),
         {"value": 2, "unit": "hours"},
-        [{"name": "X", "turnaround": {"value": 1, "unit": "days"}}],
+        [{"name": "X", "turnaround": {"value": 1, "unit": "days"}},
+         {"name": "Y", "turnaround": {"value": 1, "unit": "business_days"}}],
+        "Europe/London",
     )
+    # hours and days need no published hours (contract §2); days keep London's wall clock
     assert status == {
         "open": False,
         "next_open": None,
         "next_close": None,
-        "reply_by": None,
-        "services": [{"name": "X", "done_by": None}],
+        "reply_by": ldn(2026, 11, 23, 12, 0),
+        "services": [{"name": "X", "done_by": ldn(2026, 11, 24, 10, 0)}, {"name": "Y", "done_by": None}],
         "closed_reason": None,
     }
 
@@ -699,8 +704,8 @@ def test_validate_closures() -> None:
 def test_validate_duration() -> None:
     assert validate_duration({"value": 4, "unit": "business_hours"}) == {}
     assert validate_duration({"value": 0.5, "unit": "hours"}) == {}
-    assert validate_duration({"value": 0, "unit": "hours"}) == {"value": ["must be greater than 0"]}
-    assert validate_duration({"value": -2, "unit": "days"}) == {"value": ["must be greater than 0"]}
+    assert validate_duration({"value": 0, "unit": "hours"}) == {"value": ["must be greater than 0 and at most 10000"]}
+    assert validate_duration({"value": -2, "unit": "days"}) == {"value": ["must be greater than 0 and at most 10000"]}
     assert validate_duration({"value": "4", "unit": "days"}) == {"value": ["must be a number"]}
     assert validate_duration({"value": True, "unit": "days"}) == {"value": ["must be a number"]}
     assert validate_duration({"value": float("nan"), "unit": "days"}) == {"value": ["must be a number"]}

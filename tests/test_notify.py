@@ -163,6 +163,12 @@ def test_smtp_down_is_reported_then_retried_and_delivered_once(app: Flask, runne
     (record,) = records(app)
     assert (record.status, record.attempts, record.sent_at) == ("failed", 1, None)
     assert "cannot reach" in (record.last_error or "")
+    from tests.web.conftest import sign_in
+
+    client = app.test_client()
+    sign_in(client, app, "admin@example.com", is_admin=True)
+    waiting = client.get("/admin/reviews").get_data(as_text=True)
+    assert "Reminders waiting for the mail server (1)" in waiting and "alice@example.com" in waiting
 
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
@@ -177,6 +183,7 @@ def test_smtp_down_is_reported_then_retried_and_delivered_once(app: Flask, runne
     assert [rcpts for _f, rcpts, _m in inbox.messages] == [["alice@example.com"]]
     (record,) = records(app)
     assert (record.status, record.attempts, record.last_error) == ("sent", 2, None)
+    assert "Reminders waiting" not in client.get("/admin/reviews").get_data(as_text=True)
 
 
 def test_notify_refuses_to_run_without_a_mail_server(runner: Any, app: Flask) -> None:

@@ -488,6 +488,6 @@ def reviews_admin() -> Any:
     known_names([o for r in overdue for o in r.owners])
     return render_template(
         "admin/reviews.html", rule=rule, overdue=overdue, today=today, errors=errors,
-        attention=reviews.needing_attention(session), failed=notify.failed_notifications(session),
+        attention=reviews.needing_attention(session), failed=notify.failed_notifications(session, utcnow()),
         limits=reviews.INTERVAL_LIMITS, typed=request.form.get("interval_days") if errors else None,
     ), status
