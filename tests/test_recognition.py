@@ -125,3 +125,34 @@ def test_the_installed_request_measurements_are_read(session: Any, quarter: dict
         pytest.skip("directory.performance is not installed in this tree")
     figures = source(session, quarter["payroll"], datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
     assert figures == {"measured": 0, "kept": 0, "kept_ratio": None}
+
+
+def test_end_to_end_through_the_request_api(app: Any, client: Any, auth_headers: dict[str, str],
+                                            make_team: Callable[..., Any]) -> None:
+    """Requests recorded through CONTRACT §4's API and a Q4 survey round: the installed
+    measurements recognise the team at exactly 90% of 20 promises kept."""
+    if recognition.performance_source() is None:
+        pytest.skip("directory.performance is not installed in this tree")
+    from directory.db import get_session
+
+    make_team(contacts=[])  # payroll: replies within 4 business hours
+    for n in range(20):
+        late = n < 2
+        body = {"id": f"REQ-{n}", "received_at": "2026-10-06T09:30:00Z", "service": None,
+                "first_reply_at": "2026-10-09T10:00:00Z" if late else "2026-10-06T10:00:00Z", "resolved_at": None}
+        answer = client.post("/api/v1/teams/payroll/requests", json=body, headers=auth_headers)
+        assert answer.status_code == 201, answer.get_json()
+    with app.app_context():
+        session = get_session()
+        survey = surveys.start_round(session, "Q4", ADMIN, at=datetime(2026, 10, 2, tzinfo=UTC))
+        team = session.scalar(select(Team).where(Team.slug == "payroll"))
+        for n in range(5):
+            surveys.respond(session, survey, team, {"responsiveness": 4, "clarity": 4, "helpfulness": 5},
+                            Actor(name="x", email=f"p{n}@example.com"))
+        session.commit()
+    data = client.get("/api/v1/recognition?quarter=2026-Q4").get_json()
+    assert data["sources"]["promises"] is True
+    [finance] = data["departments"]
+    assert finance["teams"][0]["slug"] == "payroll"
+    assert finance["teams"][0]["reply"] == {"measured": 20, "kept": 18, "kept_ratio": 0.9}
+    assert finance["teams"][0]["rating"] == {"average": 4.33, "people": 5, "source": "survey"}

@@ -177,3 +177,15 @@ def test_teams_worked_with_come_from_earlier_answers_and_kudos(session: Any, tea
     kudos.give(session, teams["it-help"], "Fixed my laptop in ten minutes", person(1))
     assert [t.slug for t in surveys.teams_worked_with(session, person(1))] == ["it-help", "payroll"]
     assert surveys.teams_worked_with(session, person(2)) == []
+
+
+def test_teams_given_feedback_are_offered(session: Any, teams: dict[str, Team]) -> None:
+    try:
+        from directory import feedback
+    except ImportError:
+        pytest.skip("directory.feedback is not installed in this tree")
+    from directory import accounts
+
+    accounts.create_user(session, "person7@example.com", "Person Seven", "a-long-password-1")
+    feedback.give_feedback(session, teams["expenses"], person(7), rating=4)
+    assert [t.slug for t in surveys.teams_worked_with(session, person(7))] == ["expenses"]
