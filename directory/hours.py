@@ -1001,8 +1001,8 @@ def team_status(
     schedule: Schedule | None,
     at: datetime,
     response_time: Mapping[str, Any] | None,
-    timezone: str | None = None,
     services: list[Mapping[str, Any]] | list[dict[str, Any]],
+    timezone: str | None = None,
 ) -> dict[str, Any]:
     """The contract §2 status object, with aware datetimes in the team's zone, plus
     `closed_reason` (see `Schedule.closed_reason`) so that callers can say why.
