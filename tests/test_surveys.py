@@ -189,3 +189,39 @@ def test_teams_given_feedback_are_offered(session: Any, teams: dict[str, Team]) 
     accounts.create_user(session, "person7@example.com", "Person Seven", "a-long-password-1")
     feedback.give_feedback(session, teams["expenses"], person(7), rating=4)
     assert [t.slug for t in surveys.teams_worked_with(session, person(7))] == ["expenses"]
+
+
+def test_on_both_backends_and_the_migration_goes_both_ways(storage_url: str, tmp_path: Any) -> None:
+    """One answer per person per team per round holds on SQLite and PostgreSQL alike, and 0011
+    downgrades and upgrades cleanly."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from api.schemas import load_team
+    from directory import kudos, services
+    from directory.db import alembic_config, get_db, get_session
+    from tests.conftest import make_app, team_doc
+
+    app = make_app(tmp_path, DATABASE_URL=storage_url)
+    with app.app_context():
+        session = get_session()
+        team = services.create_team(session, load_team(team_doc(contacts=[])), ADMIN)
+        survey = surveys.start_round(session, "Q4", ADMIN)
+        rate(session, survey, team, person(1), 1, 1, 1)
+        session.commit()
+        rate(session, survey, team, person(1), 5, 5, 5)
+        kudos.give(session, team, "Thanks", person(1))
+        session.commit()
+        assert [(r.responsiveness, r.respondent) for r in session.scalars(select(SurveyResponse))] == [
+            (5, "person1@example.com")]
+        session.close()
+        engine = get_db().engine
+        for target, present in (("0010", False), ("head", True)):
+            cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+            with engine.begin() as connection:
+                cfg.attributes["connection"] = connection
+                (command.downgrade if target == "0010" else command.upgrade)(cfg, target)
+            tables = set(inspect(engine).get_table_names())
+            assert {"survey_rounds", "survey_responses", "kudos", "recognition_audit"} <= tables if present else \
+                not tables & {"survey_rounds", "survey_responses", "kudos", "recognition_audit"}
+        engine.dispose()
