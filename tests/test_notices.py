@@ -142,3 +142,11 @@ def test_a_teams_own_template_still_carries_the_notice_first() -> None:
     assert reply.text == "Please note: Closed for stocktaking.\n\nThanks, Payroll.\n"
     assert reply.html.startswith("<p>Please note: Closed for stocktaking.</p>")
     assert render_auto_reply(SAMPLE_FACTS, {"subject": None, "body": "Thanks."}).text == "Thanks.\n"
+
+
+def test_history_words_a_notice_with_no_end_as_until_removed() -> None:
+    from directory.web.diff import field_changes
+
+    (change,) = field_changes(team_doc(), team_doc(notices=[OPEN_ENDED, WEEK]))
+    assert change.new == ("Info from 2026-11-01 until removed: We moved to floor 4.\n"
+                          "Warning from 2026-11-30 to 2026-12-04: Reduced capacity this week.")

@@ -155,8 +155,8 @@ def _service_lines(value: list[Any]) -> list[str]:
 
 
 def _notice_lines(value: list[Any]) -> list[str]:
-    return [f"{n.get('level', 'info').capitalize()} from {n.get('starts')} to {n.get('ends')}: {n.get('message')}"
-            for n in value]
+    return [f"{n.get('level', 'info').capitalize()} from {n.get('starts')} "
+            f"{'to ' + str(n['ends']) if n.get('ends') else 'until removed'}: {n.get('message')}" for n in value]
 
 
 def _worded(key: str, value: Any, names: Mapping[str, str]) -> str | None:
