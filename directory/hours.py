@@ -33,16 +33,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
+
+from directory.vocabulary import is_time_zone
 
 __all__ = [
     "DURATION_UNITS",
     "HORIZON",
+    "MAX_DURATION_VALUE",
     "WEEKDAYS",
     "DayHours",
-    "MAX_DURATION_VALUE",
     "OrgCalendar",
     "Schedule",
     "team_status",
@@ -53,12 +55,12 @@ __all__ = [
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DURATION_UNITS = ("business_hours", "business_days", "hours", "days")
-HORIZON = timedelta(days=366)
-"""next_open / next_close look this far ahead at most (contract §2: "a year ahead")."""
 CALENDAR_UNITS = ("hours", "days")
 """Units that count real time, so they need no published hours (contract §2)."""
 MAX_DURATION_VALUE = 10_000
 """The largest duration value (any unit) that the schema accepts and the engine computes."""
+HORIZON = timedelta(days=366)
+"""next_open / next_close look this far ahead at most (contract §2: "a year ahead")."""
 
 ADD_LIMIT = timedelta(days=10 * 366)
 """Schedule.add answers None for results further than this from the start: not a sane promise."""
@@ -125,7 +127,7 @@ def validate_timezone(name: object) -> list[str]:
     """[] when `name` is an IANA time zone this machine knows, else one message naming it."""
     if not isinstance(name, str) or not name:
         return ["must be a time zone name such as 'Europe/London'"]
-    if name not in _known_timezones():
+    if not is_time_zone(name):
         return [f"unknown time zone {name!r}"]
     return []
 
@@ -341,9 +343,6 @@ def _parse_closure_bound(value: object) -> date | datetime | None:
     return None
 
 
-@lru_cache(maxsize=1)
-def _known_timezones() -> frozenset[str]:
-    return frozenset(available_timezones() - {"localtime", "posixrules", "Factory"})
 
 
 @lru_cache(maxsize=1)
@@ -1012,11 +1011,11 @@ def team_status(
     on the wall clock of `timezone` (UTC when not given or unknown). A missing or invalid
     duration gives None rather than an error: data already stored must never turn a status
     page into a server error.
+    """
     calendar = schedule
     if calendar is None:
         zone = timezone if timezone and not validate_timezone(timezone) else "UTC"
         calendar = Schedule.from_team({}, zone)  # closed every day: counts calendar time only
-    """
 
     def add(duration: Mapping[str, Any] | None) -> datetime | None:
         if not duration or validate_duration(duration):
