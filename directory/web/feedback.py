@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
 
 from directory import auth, feedback, services
 from directory.db import get_session
@@ -107,10 +106,9 @@ def give(slug: str) -> Any:
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
-        rating_text = request.form.get("rating")
         try:
             given = feedback.give_feedback(
-                session, team, actor, rating=_preselected(rating_text) if rating_text else None,
+                session, team, actor, rating=_preselected(request.form.get("rating")),
                 comment=_form_value("comment"), request_id=request_id, service=_form_value("service"),
                 complaint=form["complaint"], signed=form["signed"],
                 limit=current_app.config.get("FEEDBACK_WRITES_PER_HOUR", feedback.WRITES_PER_HOUR))
@@ -136,11 +134,18 @@ def give(slug: str) -> Any:
 
 @bp.route("/teams/<slug>/feedback/inbox")
 @signed_in
-def inbox(slug: str) -> str:
+def inbox(slug: str) -> Any:
     """The owners' view: concerns to address and comments, without their authors' names."""
     session = get_session()
     team = services.get_team(session, slug)
     _owner_only(team)
+    return _inbox(team)
+
+
+def _inbox(team: Team, errors: dict[str, list[str]] | None = None, values: dict[str, str] | None = None,
+           status: int = 200) -> Any:
+    """The inbox, with a refused form's messages beside its fields and what was typed kept."""
+    session = get_session()
     link = None
     wanted = (request.args.get("request_id") or "").strip()
     if wanted:
@@ -151,17 +156,23 @@ def inbox(slug: str) -> str:
         "feedback/inbox.html", team=team, data=team.data, now=utcnow(),
         follow_ups=feedback.follow_ups_for_owners(session, team),
         comments=feedback.comments_for_owners(session, team),
-        answers=feedback.answers(session, team, limit=50), link=link, errors={},
-    )
+        answers=feedback.answers(session, team, limit=50), link=link, errors=errors or {}, values=values or {},
+    ), status
 
 
 @bp.route("/teams/<slug>/feedback/follow-ups/<int:follow_up_id>", methods=["POST"])
 @signed_in
-def follow_up(slug: str, follow_up_id: int) -> Response:
+def follow_up(slug: str, follow_up_id: int) -> Any:
     session = get_session()
     team = services.get_team(session, slug)
-    feedback.advance_follow_up(session, team, follow_up_id, _actor(), request.form.get("action") or "",
-                               _form_value("message"))
+    try:
+        feedback.advance_follow_up(session, team, follow_up_id, _actor(), request.form.get("action") or "",
+                                   _form_value("message"))
+    except feedback.InvalidFeedback as refused:
+        session.rollback()
+        _owner_only(team)
+        errors = {f"follow_up.{follow_up_id}.{field}": messages for field, messages in refused.errors.items()}
+        return _inbox(team, errors, {f"follow_up.{follow_up_id}.message": request.form.get("message") or ""}, 422)
     session.commit()
     flash("The follow-up was updated; its author sees it on their feedback page.", "success")
     return redirect(url_for("feedback_pages.inbox", slug=team.slug) + "#follow-ups")
@@ -169,10 +180,15 @@ def follow_up(slug: str, follow_up_id: int) -> Response:
 
 @bp.route("/teams/<slug>/feedback/answers", methods=["POST"])
 @signed_in
-def answer(slug: str) -> Response:
+def answer(slug: str) -> Any:
     session = get_session()
     team = services.get_team(session, slug)
-    feedback.publish_answer(session, team, _actor(), _form_value("said"), _form_value("did"))
+    try:
+        feedback.publish_answer(session, team, _actor(), _form_value("said"), _form_value("did"))
+    except feedback.InvalidFeedback as refused:
+        session.rollback()
+        return _inbox(team, {f"answer.{k}": v for k, v in refused.errors.items()},
+                      {"answer.said": request.form.get("said") or "", "answer.did": request.form.get("did") or ""}, 422)
     session.commit()
     flash("Published on the team page under “You said, we did”.", "success")
     return redirect(url_for("web.team", slug=team.slug) + "#feedback-title")

@@ -158,6 +158,8 @@ def test_concern_lifecycle_through_the_pages(app: Flask, client: FlaskClient, te
     mine = author.get("/me/feedback").get_data(as_text=True)
     assert ">acknowledged<" in mine and "Overdue" in mine and "Ask for the Payroll manager" in mine
     assert "Overdue" in client.get(inbox).get_data(as_text=True)
+    unsaid = client.post(url, data={"csrf_token": csrf_token(client, inbox), "action": "reply", "message": " "})
+    assert unsaid.status_code == 422 and f'id="reply-{follow_up_id}-error"' in unsaid.get_data(as_text=True)
     replied = client.post(url, data={"csrf_token": csrf_token(client, inbox), "action": "reply",
                                      "message": "Found it; paid on Friday."})
     assert replied.status_code == 302
@@ -172,8 +174,9 @@ def test_concern_lifecycle_through_the_pages(app: Flask, client: FlaskClient, te
 def test_you_said_we_did_is_published_on_the_team_page(app: Flask, client: FlaskClient, team: Any) -> None:
     sign_in(client, app, "alice@example.com")
     token = csrf_token(client, f"{TEAM}/feedback/inbox")
-    empty = client.post(f"{TEAM}/feedback/answers", data={"csrf_token": token, "said": "", "did": "x"})
-    assert empty.status_code == 422
+    empty = client.post(f"{TEAM}/feedback/answers", data={"csrf_token": token, "said": "", "did": "Typed this"})
+    html = empty.get_data(as_text=True)
+    assert empty.status_code == 422 and 'id="answer-said-error"' in html and ">Typed this</textarea>" in html
     posted = client.post(f"{TEAM}/feedback/answers", data={
         "csrf_token": token, "said": "Payslips arrive late", "did": "We now send them on the 23rd"})
     assert posted.status_code == 302
