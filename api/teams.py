@@ -24,7 +24,7 @@ from api.common import (
     resolve_at,
     site_url,
 )
-from api.schemas import TEAM_FIELDS, TeamQueryArgsSchema, TeamSchema, canonical_team, load_team
+from api.schemas import TEAM_FIELDS, TeamPatchSchema, TeamQueryArgsSchema, TeamSchema, canonical_team, load_team
 from directory import auth, facts, services
 from directory.autoreply import normalize_address
 from directory.db import get_db, get_session
@@ -245,7 +245,7 @@ class TeamBySlug(MethodView):
         return _save(slug, lambda team: canonical_team(data))
 
     @blp.etag
-    @blp.arguments(TeamSchema(partial=TEAM_FIELDS), as_kwargs=False)
+    @blp.arguments(TeamPatchSchema(partial=TEAM_FIELDS), as_kwargs=False)
     @blp.response(200, TeamSchema)
     @blp.doc(security=[{"bearerAuth": []}])
     @blp.alt_response(401, schema="Error")
@@ -254,9 +254,8 @@ class TeamBySlug(MethodView):
     @blp.alt_response(409, schema="Error")
     def patch(self, data: dict[str, Any], slug: str) -> dict[str, Any]:
         """Change some fields of a team; the others stay as they are."""
-        raw = request.get_json(silent=True) or {}
         writable = {name for name, field in TeamSchema().fields.items() if not field.dump_only}
-        return _save(slug, lambda team: load_team({**team.data, **{k: v for k, v in raw.items() if k in writable}}))
+        return _save(slug, lambda team: load_team({**team.data, **{k: v for k, v in data.items() if k in writable}}))
 
     @blp.etag
     @blp.response(204)

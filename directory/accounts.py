@@ -12,6 +12,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from directory.contacts import email_problem
 from directory.errors import Conflict, DirectoryError, InvalidTeam, NotFound
 from directory.models import ApiToken, SignInFailure, User, utcnow
 from directory.services import Actor
@@ -54,8 +55,9 @@ def find_user(session: Session, email: str) -> User | None:
 def create_user(session: Session, email: str, name: str = "", password: str | None = None,
                 *, is_admin: bool = False) -> User:
     email = email.strip().lower()
-    if "@" not in email:
-        raise InvalidTeam("Not an e-mail address.", {"email": ["is not an e-mail address"]})
+    problem = email_problem(email)
+    if problem:
+        raise InvalidTeam("Not an e-mail address.", {"email": [problem]})
     if find_user(session, email) is not None:
         raise Conflict(f"{email} already has an account.", {"email": ["already has an account"]})
     user = User(email=email, name=name.strip(), is_admin=is_admin)

@@ -35,7 +35,6 @@ import types
 from collections.abc import Callable, Iterator, Mapping, MappingView
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from email.utils import getaddresses, parseaddr
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
@@ -51,6 +50,8 @@ from jinja2.tests import TESTS
 from jinja2.utils import Cycler, Joiner, Namespace
 from jinja2.visitor import NodeTransformer
 from markupsafe import Markup, escape
+
+from directory.contacts import ADDRESS_RE, normalize_address, tel_href
 
 __all__ = [
     "ADDRESS_RE",
@@ -94,40 +95,8 @@ _MAX_INT_BITS = 64
 
 # --- addresses -------------------------------------------------------------------------------
 
-ADDRESS_RE = re.compile(
-    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$",
-    re.IGNORECASE,
-)
-"""A plain address (dot-atom local part, dotted domain); what ``normalize_address`` returns."""
-
-_MAILTO = re.compile(r"(^|<)\s*mailto:", re.IGNORECASE)
+# The one e-mail rule and its normalisation live in directory.contacts (issue 11); re-exported here.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_FOLDING = re.compile(r"\r?\n[ \t]+")
-
-
-def normalize_address(raw: str) -> str | None:
-    """The address a message was sent to, in the one form contacts are matched on.
-
-    ``'"Payroll" <Payroll+urgent@Example.com>'`` -> ``'payroll@example.com'``: display name,
-    angle brackets, whitespace, ``mailto:`` (and its ``?query``) and a ``+tag`` are dropped and
-    the result is lowercased, so every way of writing a team's mailbox finds the team.
-    None when ``raw`` is not a single plain address.
-    """
-    if not isinstance(raw, str) or len(raw) > 1_000:
-        return None
-    text = _MAILTO.sub(r"\1", _FOLDING.sub(" ", raw).strip())
-    if _CONTROL.search(text) or "\n" in text or len([a for _, a in getaddresses([text]) if a]) != 1:
-        return None  # header injection or a list of addresses, not one address
-    _name, address = parseaddr(text)
-    address = address.split("?", 1)[0].strip().lower()
-    local, at, domain = address.rpartition("@")
-    if not at:
-        return None
-    address = f"{local.split('+', 1)[0]}@{domain}"
-    if len(address) > 254 or not ADDRESS_RE.fullmatch(address):
-        return None
-    return address
 
 
 # --- facts and result -----------------------------------------------------------------------
@@ -1101,7 +1070,7 @@ def _contact_line(contact: Mapping[str, Any]) -> _Line:
     if kind == "email" and "@" in value:
         target: _Segment = _Link(f"mailto:{value}", value)
     elif kind == "phone" and re.search(r"\d", value):
-        target = _Link("tel:" + re.sub(r"[^\d+]", "", value), value)
+        target = _Link(tel_href(value), value)
     elif kind == "url":
         target = _Link(value, value)
     else:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from directory import hours, notices, wording
+from directory import status as team_status
 from directory.autoreply import ReplyFacts
 
 
@@ -26,11 +27,11 @@ class TeamFacts:
 
 def team_facts(data: dict[str, Any], at: datetime, reader_tz: str | None = None,
                schedule: hours.Schedule | None = None) -> TeamFacts:
-    timezone = data.get("timezone") or "UTC"
+    timezone = team_status.timezone_of(data)
     if schedule is None:
-        schedule = hours.Schedule.from_team(data.get("hours"), timezone)
-    status = hours.team_status(schedule, at, data.get("response_time"), data.get("services") or [])
-    words = wording.describe_status(status, timezone, reader_tz, at)
+        schedule = team_status.schedule_of(data)
+    status = team_status.numbers(data, at, schedule)
+    words = team_status.words(status, timezone, reader_tz, at, schedule)
     listed = data.get("notices")
     return TeamFacts(at=at, timezone=timezone, reader_tz=reader_tz, schedule=schedule, status=status, words=words,
                      notices=notices.active_notices(listed, at, timezone) if listed else [],

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from api.schemas import DESCRIPTION_MAX, load_team
-from directory import auth, notices, services
+from directory import auth, notices, services, vocabulary
 from directory.autoreply import normalize_address
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
@@ -77,7 +77,7 @@ def _choices() -> dict[str, Any]:
 
     return {
         "booking_methods": BOOKING_METHODS, "contact_kinds": CONTACT_KINDS, "duration_units": DURATION_UNITS,
-        "day_names": DAY_NAMES, "weekdays": WEEKDAYS, "timezones": sorted(available_timezones()),
+        "day_names": DAY_NAMES, "weekdays": WEEKDAYS, "timezones": vocabulary.time_zones(),
         "countries": sorted(holidays.list_supported_countries()),
         "description_max": DESCRIPTION_MAX, "notice_levels": NOTICE_LEVELS,
     }

@@ -12,6 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from directory import facts, hours, reviews, wording
+from directory import status as team_status
+from directory.contacts import chat_href, tel_href
 
 # The default interval, for importers of the old name; the rule itself is `directory.reviews`.
 REVIEW_WARNING_DAYS = reviews.DEFAULT_INTERVAL_DAYS
@@ -97,9 +99,7 @@ class TeamView:
 
     @property
     def badge_class(self) -> str:
-        if not self.published:
-            return "badge--unknown"
-        return "badge--open" if self.status["open"] else "badge--closed"
+        return team_status.badge_class(self.published, self.status["open"])
 
 
 def _clock(dt: datetime) -> str:
@@ -174,15 +174,6 @@ def closure_text(closure: dict[str, Any], today: date) -> str:
     return f"{when}: {reason}" if reason else when
 
 
-def tel_href(number: str) -> str:
-    """'+44 20 7946 0100 ext. 12' -> 'tel:+442079460100;ext=12'."""
-    parts = re.split(r"\s*(?:x|ext\.?)\s*(?=\d+$)", number, maxsplit=1)
-    main = parts[0]
-    ext = parts[1] if len(parts) > 1 else None
-    digits = re.sub(r"[^0-9+]", "", main.replace("(0)", "") if main.lstrip().startswith("+") else main)
-    return f"tel:{digits}" + (f";ext={ext}" if ext else "")
-
-
 def contact_link(contact: dict[str, Any], chat_url: str = "") -> Link:
     kind, value = contact.get("kind", ""), str(contact.get("value", ""))
     label = contact.get("label") or CONTACT_LABELS.get(kind, kind.capitalize())
@@ -193,12 +184,8 @@ def contact_link(contact: dict[str, Any], chat_url: str = "") -> Link:
     if kind == "url":
         return Link(label, value, re.sub(r"^https?://", "", value).rstrip("/"), kind, external=True)
     if kind == "chat":
-        if re.match(r"^https?://", value):
-            return Link(label, value, value, kind, external=True)
-        if chat_url:
-            channel = value.lstrip("#@")
-            return Link(label, chat_url.replace("{channel}", channel), value, kind, external=True)
-        return Link(label, None, value, kind)
+        href = chat_href(value, chat_url)
+        return Link(label, href, value, kind, external=href is not None)
     return Link(label, None, value, kind)
 
 
@@ -230,16 +217,11 @@ def booking_action(booking: dict[str, Any] | None, contacts: list[dict[str, Any]
 
 def build_team_view(data: dict[str, Any], now: datetime, reader_tz: str | None, chat_url: str = "",
                     review_policy: reviews.Policy | None = None) -> TeamView:
-    timezone = data.get("timezone") or "UTC"
-    try:
-        schedule = hours.Schedule.from_team(data.get("hours"), timezone)
-    except ValueError:
-        schedule = None  # stored data that no longer validates must not break the page
-    found = facts.team_facts(data, now, reader_tz, schedule=schedule)
+    found = facts.team_facts(data, now, reader_tz)
+    timezone, schedule = found.timezone, found.schedule
     reader_tz = reader_timezone(reader_tz)
     view = TeamView(
-        data=data, now=now, timezone=timezone, reader_tz=reader_tz, status=found.status,
-        words=wording.describe_status(found.status, timezone, reader_tz, now, published=schedule is not None),
+        data=data, now=now, timezone=timezone, reader_tz=reader_tz, status=found.status, words=found.words,
         published=schedule is not None,
     )
     view.notices = [dict(n, span=wording.notice_span(n, timezone, now)) for n in found.notices]
@@ -294,17 +276,5 @@ def offset_note(team_tz: str, reader_tz: str, now: datetime) -> str:
 
 
 def badge_for(data: dict[str, Any], now: datetime, reader_tz: str | None = None) -> tuple[str, str]:
-    """(text, css class) of a team's status badge, for lists of teams: in the reader's time when known,
-    else naming the team's zone ("Open until 18:00 Kolkata time"), since a list mixes teams of many zones."""
-    timezone = data.get("timezone") or "UTC"
-    try:
-        schedule = hours.Schedule.from_team(data.get("hours"), timezone)
-    except ValueError:
-        schedule = None
-    if schedule is None:
-        return wording.NOT_PUBLISHED, "badge--unknown"
-    status = hours.team_status(schedule, now, None, [])
-    reader = reader_timezone(reader_tz)
-    words = wording.describe_status(status, timezone, reader, now, published=True)
-    text = words["badge_zoned"] if reader is None else words["badge_reader"] or words["badge"]
-    return text, "badge--open" if status["open"] else "badge--closed"
+    """(text, css class) of a team's badge in lists and search results: `directory.status.badge`."""
+    return team_status.badge(data, now, reader_tz)
