@@ -125,8 +125,8 @@ def give_kudos(slug: str) -> Any:
 def _team_search(session: Any, q: str, exclude: str | None) -> list[Team]:
     if not q:
         return []
-    pattern = f"%{q.lower()}%"
-    found = session.scalars(select(Team).where(Team.archived_at.is_(None), func.lower(Team.name).like(pattern))
+    found = session.scalars(select(Team).where(Team.archived_at.is_(None),
+                                               func.lower(Team.name).contains(q.lower(), autoescape=True))
                             .order_by(Team.name).limit(SEARCH_LIMIT))
     return [t for t in found if not (exclude and people.owns(t.data, exclude))]
 
@@ -150,7 +150,7 @@ def survey_home() -> Any:
         listed = sorted(listed + answered, key=lambda t: t.name.lower())
         found = [t for t in _team_search(session, q, actor.email) if t.id not in {x.id for x in listed}]
     closed = [r for r in surveys.rounds(session) if not r.is_open]
-    return render_template("surveys/index.html", current=current, signed=signed, listed=listed, found=found, q=q,
+    return render_template("surveys/index.html", current=current, signed=signed, listed=listed, found=found, team_q=q,
                            answers=answers, closed=closed, parameters=surveys.PARAMETERS,
                            labels=surveys.PARAMETER_LABELS, errors={}, typed={}, error_slug=None)
 
