@@ -310,3 +310,29 @@ def test_command_adds_from_a_file_or_a_url(app: Flask, runner: Any, tmp_path: An
     result = runner.invoke(args=["holiday-calendar", "add", "Company days", str(bad)])
     assert result.exit_code != 0 and "BEGIN:VCALENDAR" in result.output
     assert runner.invoke(args=["holiday-calendar", "delete", "org:company-days"]).exit_code == 0
+
+
+def test_the_editor_keeps_sets_and_checks_the_organisation_calendar(app: Flask, admin: FlaskClient,
+                                                                    company_team: dict[str, Any]) -> None:
+    from tests.web.conftest import editor_form
+
+    fields = editor_form(admin, "payroll")
+    assert fields["hours.holidays.calendar"] == "org:company-days"
+    assert 'value="org:company-days"' in admin.get("/teams/payroll/edit").get_data(as_text=True)  # the datalist
+    fields["summary"] = "Pay, payslips and tax codes."
+    assert admin.post("/teams/payroll/edit", data=fields).status_code == 302
+    with app.app_context():
+        team = holiday_calendars.teams_using(get_session(), "company-days")[0]
+        assert team.data["summary"] == "Pay, payslips and tax codes."
+        assert team.data["hours"]["holidays"]["calendar"] == "org:company-days"
+
+    fields = editor_form(admin, "payroll")
+    fields["hours.holidays.country"] = fields["hours.holidays.subdivision"] = ""
+    fields["hours.holidays.calendar"] = "org:no-such-days"
+    response = admin.post("/teams/payroll/edit", data=fields)
+    assert response.status_code == 422 and "no organisation holiday calendar" in response.get_data(as_text=True)
+    fields["hours.holidays.calendar"] = "org:company-days"
+    assert admin.post("/teams/payroll/edit", data=fields).status_code == 302
+    with app.app_context():
+        team = holiday_calendars.teams_using(get_session(), "company-days")[0]
+        assert team.data["hours"]["holidays"] == {"calendar": "org:company-days"}

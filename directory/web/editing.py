@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from api.schemas import DESCRIPTION_MAX, load_team
-from directory import auth, notices, services, vocabulary
+from directory import auth, holiday_calendars, notices, services, vocabulary
 from directory.autoreply import normalize_address
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
@@ -80,6 +80,7 @@ def _choices() -> dict[str, Any]:
         "day_names": DAY_NAMES, "weekdays": WEEKDAYS, "timezones": vocabulary.time_zones(),
         "countries": sorted(holidays.list_supported_countries()),
         "description_max": DESCRIPTION_MAX, "notice_levels": NOTICE_LEVELS,
+        "org_calendars": [holiday_calendars.calendar_name(c.slug) for c in holiday_calendars.list_calendars(get_session())],
     }
 
 

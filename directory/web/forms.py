@@ -120,6 +120,7 @@ def form_from_team(data: Mapping[str, Any], version: int | None = None) -> TeamF
     cal = hours.get("holidays") or {}
     v["hours.holidays.country"] = _text(cal.get("country"))
     v["hours.holidays.subdivision"] = _text(cal.get("subdivision"))
+    v["hours.holidays.calendar"] = _text(cal.get("calendar"))
     form.closures = [
         {"start": _text(c.get("start")), "end": _text(c.get("end")), "reason": _text(c.get("reason"))}
         for c in hours.get("closures") or []
@@ -171,7 +172,8 @@ def form_from_post(posted: Mapping[str, str]) -> TeamForm:
     form = TeamForm(version=posted.get("version", "").strip())
     for key in ("name", "slug", "summary", "department", "location", "timezone", "last_reviewed", "tags",
                 "response_time.value", "response_time.unit", "booking.method", "booking.url",
-                "hours.holidays.country", "hours.holidays.subdivision", "auto_reply.subject"):
+                "hours.holidays.country", "hours.holidays.subdivision", "hours.holidays.calendar",
+                "auto_reply.subject"):
         form.values[key] = posted.get(key, "").strip()
     for key in ("description", "escalation", "owners", "booking.instructions", "auto_reply.body"):
         form.values[key] = posted.get(key, "").replace("\r\n", "\n").strip()
@@ -278,6 +280,8 @@ def document_from_form(form: TeamForm) -> dict[str, Any]:
             holidays = {"country": v.get("hours.holidays.country", "").upper()}
             if v.get("hours.holidays.subdivision"):
                 holidays["subdivision"] = v["hours.holidays.subdivision"]
+        if v.get("hours.holidays.calendar"):  # an organisation calendar, with or without a country's
+            holidays = (holidays or {}) | {"calendar": v["hours.holidays.calendar"]}
         doc["hours"] = {
             "weekly": {day: [[r["start"], r["end"]] for r in form.weekly[day]] for day in WEEKDAYS},
             "holidays": holidays,
@@ -328,7 +332,8 @@ def overnight_notes(form: TeamForm) -> dict[str, list[str]]:
 def form_errors(form: TeamForm) -> dict[str, list[str]]:
     """What only the form can get wrong: hours typed while "not published" is chosen, and
     overnight intervals not yet confirmed."""
-    typed = any(form.weekly[d] for d in WEEKDAYS) or form.closures or form.values.get("hours.holidays.country")
+    typed = (any(form.weekly[d] for d in WEEKDAYS) or form.closures or form.values.get("hours.holidays.country")
+             or form.values.get("hours.holidays.calendar"))
     if not form.hours_published and typed:
         return {"hours": ["you entered opening hours but chose “Hours not published”: choose "
                           "“Published” to save them, or clear them"]}
@@ -362,7 +367,8 @@ class ErrorMap:
             "escalation", "last_reviewed", "response_time", "response_time.value", "response_time.unit",
             "booking", "booking.method", "booking.url", "booking.instructions", "auto_reply",
             "auto_reply.subject", "auto_reply.body", "hours", "hours.weekly", "hours.holidays",
-            "hours.holidays.country", "hours.holidays.subdivision", "hours.closures", "contacts", "services",
+            "hours.holidays.country", "hours.holidays.subdivision", "hours.holidays.calendar", "hours.closures",
+            "contacts", "services",
             "notices",
         }
         known.update(f"hours.weekly.{d}" for d in WEEKDAYS)
