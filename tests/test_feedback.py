@@ -268,3 +268,31 @@ def test_the_default_auto_reply_asks_how_we_did() -> None:
     assert "How did we do? Once we've helped, tell us: https://directory.example/teams/payroll/feedback" in reply.text
     assert '<a href="https://directory.example/teams/payroll/feedback">' in reply.html
     assert "How did we do?" not in render_auto_reply(make_facts(team_url="")).text
+
+
+def test_floor_replace_and_limit_hold_on_each_backend(tmp_path: Any, storage_url: str) -> None:
+    from api.schemas import load_team
+    from directory import services
+    from directory.db import get_db, get_session
+    from tests.conftest import ADMIN, make_app, team_doc
+
+    app = make_app(tmp_path, DATABASE_URL=storage_url)
+    try:
+        with app.app_context():
+            session = get_session()
+            team = services.create_team(session, load_team(team_doc()), ADMIN)
+            session.commit()
+            for n in range(4):
+                rate(session, team, n, 5, request_id="T-1")
+            rate(session, team, 0, 1, request_id="T-1")  # replaces, so still four people and four ratings
+            assert feedback.satisfaction(session, team, SINCE, UNTIL) == {"responses": 4, "average": None}
+            rate(session, team, 4, 3, request_id=None)
+            assert feedback.satisfaction(session, team, SINCE, UNTIL) == {"responses": 5, "average": 3.8}
+            for n in range(9):  # ten writes in all by this person
+                rate(session, team, 4, 3, at=MONDAY + timedelta(minutes=n + 1))
+            with pytest.raises(feedback.TooMuchFeedback):
+                rate(session, team, 4, 3, at=MONDAY + timedelta(minutes=20))
+            session.rollback()
+    finally:
+        with app.app_context():
+            get_db().engine.dispose()
