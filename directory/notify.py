@@ -176,7 +176,9 @@ def send_due(session: Session, settings: SmtpSettings, now: datetime, *, site_ur
     try:
         smtp: smtplib.SMTP | None = _connect(settings)
         connect_error = ""
-    except (OSError, smtplib.SMTPException) as exc:
+    except smtplib.SMTPException as exc:  # it answered, and refused (TLS, sign-in)
+        smtp, connect_error = None, f"{settings.host}:{settings.port} refused: {type(exc).__name__}: {exc}"
+    except OSError as exc:
         smtp, connect_error = None, f"cannot reach {settings.host}:{settings.port}: {exc}"
     try:
         for message in messages:

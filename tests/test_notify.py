@@ -248,3 +248,29 @@ def test_notify_and_link_records_on_each_backend(storage_url: str, tmp_path: Any
     finally:
         controller.stop()
         get_db_engine(app).dispose()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_signs_in_to_the_mail_server_when_told_to(app: Flask, runner: Any, make_team: Callable[..., Any]) -> None:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"directory", b"s3cret")
+        return AuthResult(success=ok, handled=False)
+
+    make_team(slug="payroll", last_reviewed=days_ago(190), owners=["alice@example.com"])
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_required=True, auth_require_tls=False, auth_exclude_mechanism=["LOGIN"])
+    controller.start()
+    try:
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_FROM="directory@example.com",
+                          SMTP_USER="directory", SMTP_PASSWORD="wrong")
+        refused = runner.invoke(args=["notify"])
+        assert refused.exit_code == 1 and "SMTPAuthenticationError" in refused.output
+        assert inbox.messages == []
+        app.config.update(SMTP_PASSWORD="s3cret")
+        assert "1 sent, 0 failed" in runner.invoke(args=["notify"]).output
+        assert len(inbox.messages) == 1
+    finally:
+        controller.stop()
