@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
 import api.auto_reply
-from tests.conftest import team_doc
+from api.schemas import load_team
+from directory import services
+from directory.db import get_session
+from tests.conftest import ADMIN, make_app, team_doc
 
 WEEK = {"message": "Reduced capacity this week.", "starts": "2026-11-30", "ends": "2026-12-04", "level": "warning"}
 MORNING = {"message": "Phones are down until 10:00.", "starts": "2026-11-24T09:00", "ends": "2026-11-24T10:00",
@@ -133,13 +138,24 @@ def test_the_cached_reply_never_outlives_a_notice_edge(client: Any, make_team: A
     assert after.headers["Cache-Control"] == "public, max-age=300"
 
 
-def test_search_results_show_active_notices_only(client: Any, make_team: Any,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    make_team(notices=[{**WEEK, "starts": "2026-01-01", "ends": "2099-12-31"},
-                       {**MORNING, "starts": "2020-01-01T09:00", "ends": "2020-01-01T10:00"}])
-    make_team(slug="legal", name="Legal", summary="Contracts and payslip disputes",
-              contacts=[{"kind": "email", "value": "legal@example.com"}])
-    results = client.get("/api/v1/search?q=payslips").json["results"]
+@pytest.fixture
+def backend_app(tmp_path: Path, storage_url: str) -> Iterator[Flask]:
+    """An app on SQLite and on PostgreSQL: search reads the notices out of the stored JSON in SQL."""
+    app = make_app(tmp_path, DATABASE_URL=storage_url)
+    yield app
+    app.extensions["directory_db"].engine.dispose()
+
+
+def test_search_results_show_active_notices_only(backend_app: Flask) -> None:
+    with backend_app.app_context():
+        session = get_session()
+        for doc in (team_doc(notices=[{**WEEK, "starts": "2026-01-01", "ends": "2099-12-31"},
+                                      {**MORNING, "starts": "2020-01-01T09:00", "ends": "2020-01-01T10:00"}]),
+                    team_doc(slug="legal", name="Legal", summary="Contracts and payslip disputes",
+                             contacts=[{"kind": "email", "value": "legal@example.com"}])):
+            services.create_team(session, load_team(doc), ADMIN)
+        session.commit()
+    results = backend_app.test_client().get("/api/v1/search?q=payslips").json["results"]
     by_slug = {hit["slug"]: hit for hit in results}
     assert [n["message"] for n in by_slug["payroll"]["notices"]] == ["Reduced capacity this week."]
     assert by_slug["legal"]["notices"] == []
