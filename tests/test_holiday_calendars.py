@@ -336,3 +336,14 @@ def test_the_editor_keeps_sets_and_checks_the_organisation_calendar(app: Flask, 
     with app.app_context():
         team = holiday_calendars.teams_using(get_session(), "company-days")[0]
         assert team.data["hours"]["holidays"] == {"calendar": "org:company-days"}
+
+
+def test_history_words_a_change_of_organisation_calendar() -> None:
+    from directory.web.diff import field_changes
+
+    old = {"hours": {"weekly": {}, "holidays": {"country": "GB", "subdivision": "ENG"}, "closures": []}}
+    new = {"hours": {"weekly": {}, "holidays": {"calendar": "org:company-days"}, "closures": []}}
+    (change,) = field_changes(old, new)
+    assert "Closed on public holidays: GB (ENG)" in change.old
+    assert "Closed on the days of the organisation calendar org:company-days" in change.new
+    assert "public holidays" not in change.new

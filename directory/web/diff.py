@@ -109,7 +109,10 @@ def _hours_lines(value: Mapping[str, Any]) -> list[str]:
         region = calendar.get("country", "")
         if calendar.get("subdivision"):
             region += f" ({calendar['subdivision']})"
-        lines.append(f"Closed on public holidays: {region}")
+        if region:
+            lines.append(f"Closed on public holidays: {region}")
+        if calendar.get("calendar"):
+            lines.append(f"Closed on the days of the organisation calendar {calendar['calendar']}")
     # date.min: history names the year of every closure, however far back or ahead
     lines += [f"Closed {closure_text(c, date.min)}" for c in value.get("closures") or []]
     known = {"weekly", "holidays", "closures"}
