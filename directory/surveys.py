@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from directory import people
@@ -168,9 +169,18 @@ def respond(session: Session, survey: SurveyRound, team: Team, values: Mapping[s
         SurveyResponse.respondent == respondent))
     replaced = existing is not None
     if existing is None:
-        existing = SurveyResponse(round_id=survey.id, team_id=team.id, respondent=respondent, **ratings)
-        session.add(existing)
-    else:
+        try:
+            with session.begin_nested():  # the same person answering twice at once: the unique key decides
+                existing = SurveyResponse(round_id=survey.id, team_id=team.id, respondent=respondent, **ratings)
+                session.add(existing)
+        except IntegrityError:
+            existing = session.scalar(select(SurveyResponse).where(
+                SurveyResponse.round_id == survey.id, SurveyResponse.team_id == team.id,
+                SurveyResponse.respondent == respondent))
+            if existing is None:
+                raise
+            replaced = True
+    if replaced:
         for name, value in ratings.items():
             setattr(existing, name, value)
     existing.submitted_at = at or utcnow()
