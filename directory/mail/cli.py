@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from directory import holiday_calendars
 from directory.db import get_db, is_initialised
 from directory.mail.responder import Responder, Settings, parse_host_port, serve
 
@@ -45,4 +46,5 @@ def mail_responder(listen: tuple[str, int], relay: tuple[str, int]) -> None:
     if not settings.site_url:
         logging.getLogger("directory.mail").warning("SITE_URL is not set: replies link to team pages by path only")
     assert database.sessionmaker is not None
+    holiday_calendars.serve_threads(current_app)  # organisation holidays close teams in these replies too
     serve(Responder(database.sessionmaker, settings), listen, relay)

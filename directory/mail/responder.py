@@ -29,10 +29,10 @@ from aiosmtpd.smtp import MISSING, SMTP, Envelope
 from aiosmtpd.smtp import Session as SMTPSession
 from sqlalchemy.orm import Session, sessionmaker
 
-from directory import facts, services
-from directory.autoreply import AutoReply, normalize_address, render_auto_reply
+from directory import facts, holiday_calendars, services
+from directory.autoreply import normalize_address, render_auto_reply
 from directory.mail import store
-from directory.mail.compose import ReplyEnvelope, compose_reply
+from directory.mail.compose import ReplyEnvelope, reply_body, reply_headers
 from directory.mail.rules import (
     MAX_HEADER_BYTES,
     MalformedMessage,
@@ -126,6 +126,16 @@ def _permanent(exc: Exception) -> bool:
     return isinstance(code, int) and code >= 500
 
 
+@dataclass(frozen=True)
+class _Team:
+    id: int
+    version: int
+    name: str
+    slug: str
+    data: dict[str, Any]
+    addresses: frozenset[str]
+
+
 @dataclass
 class Responder:
     """Decides, queues and sends; one per process, safe to use from several threads."""
@@ -134,7 +144,8 @@ class Responder:
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], datetime] = utcnow
     wakeup: threading.Event = field(default_factory=threading.Event)
-    _renders: OrderedDict[tuple[int, int, datetime], AutoReply] = field(default_factory=OrderedDict)
+    _renders: OrderedDict[tuple[int, int, Any, str, datetime], tuple[str, bytes]] = field(default_factory=OrderedDict)
+    _teams: dict[int, _Team] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- accepting --------------------------------------------------------------------------
@@ -168,7 +179,7 @@ class Responder:
             sender = envelope_sender.strip().strip("<>").strip().lower()
             responder_addresses = {self.settings.mail_from} if self.settings.mail_from else set()
             for address, team in teams:
-                why = sender_suppression(sender, {a.address for a in team.addresses}, responder_addresses)
+                why = sender_suppression(sender, team.addresses, responder_addresses)
                 if why is None:
                     days = store.period_days(session, team.id, self.settings.period_days)
                     if not store.claim_sender(session, team.id, sender, arrived_at, days):
@@ -176,19 +187,19 @@ class Responder:
                 if why:
                     counts[f"suppressed:{why}"] += 1
                     continue
-                reply = self._reply(team, arrived_at)
+                subject, body = self._reply(team, address, arrived_at)
                 try:
-                    message = compose_reply(reply, ReplyEnvelope(
+                    message_id, headers = reply_headers(ReplyEnvelope(
                         team_name=team.name, team_address=address, to=sender, to_name=incoming.display_name(sender),
                         in_reply_to=incoming.message_id, references=tuple(incoming.references),
                         mail_from=self.settings.mail_from), arrived_at)
-                except (ValueError, TypeError) as exc:  # a name or address the email package refuses
+                except ValueError as exc:  # a name or address that cannot be written in a header
                     log.warning("no reply to <%s> for team %s: %s", sender, team.slug, exc)
                     counts["suppressed:bad_sender"] += 1
                     continue
                 store.enqueue(session, team_id=team.id, team_address=address, recipient=sender,
-                              subject=str(message["Subject"])[:300], message_id=str(message["Message-ID"]),
-                              in_reply_to=incoming.message_id, message=message.as_bytes(), received_at=arrived_at)
+                              subject=subject[:300], message_id=message_id, in_reply_to=incoming.message_id,
+                              message=headers + body, received_at=arrived_at)
                 counts["queued"] += 1
                 queued += 1
             store.bump(session, counts)
@@ -197,9 +208,9 @@ class Responder:
             self.wakeup.set()
         return queued
 
-    def _teams_for(self, session: Session, recipients: list[str], counts: Counter[str]) -> list[tuple[str, Team]]:
+    def _teams_for(self, session: Session, recipients: list[str], counts: Counter[str]) -> list[tuple[str, _Team]]:
         """(address, team) for each recipient a team answers for; each team once."""
-        found: dict[int, tuple[str, Team]] = {}
+        found: dict[int, tuple[str, _Team]] = {}
         for rcpt in recipients:
             address = normalize_address(recipient_address(rcpt))
             head = services.address_owner_head(session, address) if address else None
@@ -207,16 +218,31 @@ class Responder:
                 counts["suppressed:unknown_address"] += 1
                 continue
             if head.id not in found:
-                team = session.get(Team, head.id)
+                team = self._team(session, head.id, head.version)
                 if team is not None:
                     found[head.id] = (address, team)
         return list(found.values())
 
-    def _reply(self, team: Team, arrived_at: datetime) -> AutoReply:
-        """The team's auto-reply for the minute the message arrived (as the API words it), rendered
-        once per team version and minute however many messages arrive in it."""
+    def _team(self, session: Session, team_id: int, version: int) -> _Team | None:
+        """What a reply needs of a team, loaded once per version (every save bumps it)."""
+        with self._lock:
+            cached = self._teams.get(team_id)
+        if cached is not None and cached.version == version:
+            return cached
+        row = session.get(Team, team_id)
+        if row is None:
+            return None
+        team = _Team(row.id, row.version, row.name, row.slug, row.data, frozenset(a.address for a in row.addresses))
+        with self._lock:
+            self._teams[team_id] = team
+        return team
+
+    def _reply(self, team: _Team, address: str, arrived_at: datetime) -> tuple[str, bytes]:
+        """(subject, the team's part of the message) of its auto-reply for the minute the message
+        arrived, worded as the API words it; rendered and encoded once per team version, address
+        and minute, however many messages arrive in it."""
         at = arrived_at.astimezone(UTC).replace(second=0, microsecond=0)
-        key = (team.id, team.version, at)
+        key = (team.id, team.version, holiday_calendars.stamp(), address, at)
         with self._lock:
             cached = self._renders.get(key)
         if cached is not None:
@@ -224,27 +250,28 @@ class Responder:
         found = facts.team_facts(team.data, at)
         url = f"{self.settings.site_url}/teams/{team.slug}"
         reply = render_auto_reply(facts.reply_facts(team.data, found, url), team.data.get("auto_reply"))
+        rendered = (reply.subject, reply_body(reply, team.name, address, self.settings.mail_from))
         with self._lock:
-            self._renders[key] = reply
+            self._renders[key] = rendered
             while len(self._renders) > 512:
                 self._renders.popitem(last=False)
-        return reply
+        return rendered
 
     # --- sending ----------------------------------------------------------------------------
 
     def deliver_due(self, relay: Relay) -> int:
-        """Send every reply that is due now; the number of attempts made."""
-        now = self.clock()
+        """Send every reply that is due now; the number of attempts made.
+
+        A batch is leased in one statement; each reply is marked sent in its own commit right
+        after the relay took it, so a crash can repeat at most the one reply being sent.
+        """
         with self.sessions() as session:
-            ids = store.due_ids(session, now)
-        attempts = 0
-        for item_id in ids:
-            with self.sessions() as session:
-                item = store.lease(session, item_id, self.clock(), self.settings.lease_seconds)
-                session.commit()
-                if item is None:
-                    continue
-                attempts += 1
+            items = store.lease(session, store.due_ids(session, self.clock()), self.clock(),
+                                self.settings.lease_seconds)
+            session.commit()
+            for item in items:
+                if item.leased_until is None or self.clock() > item.leased_until - self._lease_margin:
+                    continue  # a slow relay used up this lease: let it lapse rather than risk a second sender
                 try:
                     relay.send(item.recipient, item.message)
                 except (smtplib.SMTPException, OSError) as exc:
@@ -253,7 +280,11 @@ class Responder:
                     store.mark_sent(session, item, self.clock())
                     log.info("sent %s to <%s> for team %s", item.message_id, item.recipient, item.team_id)
                 session.commit()
-        return attempts
+        return len(items)
+
+    @property
+    def _lease_margin(self) -> timedelta:
+        return timedelta(seconds=self.settings.lease_seconds / 2)
 
     def _failed(self, session: Session, item: Any, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"

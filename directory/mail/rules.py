@@ -4,6 +4,7 @@ lists them. Pure functions over an incoming message's headers and envelope."""
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -136,7 +137,7 @@ def message_suppression(incoming: Incoming, envelope_sender: str) -> str | None:
     return None
 
 
-def sender_suppression(envelope_sender: str, team_addresses: set[str], responder_addresses: set[str]) -> str | None:
+def sender_suppression(envelope_sender: str, team_addresses: Set[str], responder_addresses: Set[str]) -> str | None:
     """Why this team does not answer this sender: its own address (or the responder's), else None."""
     sender = envelope_sender.strip().strip("<>").strip().lower()
     local, _, domain = sender.rpartition("@")

@@ -49,13 +49,12 @@ def _insert(session: Session) -> Any:
 
 
 def bump(session: Session, counts: Mapping[str, int]) -> None:
-    """Add to the named counters (created at zero on first use)."""
-    insert = _insert(session)
-    for name, n in sorted(counts.items()):  # one order everywhere: concurrent bumps cannot deadlock
-        if n:
-            statement = insert(MailCounter).values(name=name, value=n)
-            session.execute(statement.on_conflict_do_update(
-                index_elements=[MailCounter.name], set_={"value": MailCounter.value + n}))
+    """Add to the named counters (created at zero on first use), in one statement."""
+    rows = [{"name": name, "value": n} for name, n in sorted(counts.items()) if n]
+    if rows:
+        statement = _insert(session)(MailCounter).values(rows)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[MailCounter.name], set_={"value": MailCounter.value + statement.excluded.value}))
 
 
 def counters(session: Session) -> dict[str, int]:
@@ -137,18 +136,23 @@ def due_ids(session: Session, now: datetime, limit: int = 20) -> list[int]:
         .order_by(MailOutbox.next_attempt_at, MailOutbox.id).limit(limit)))
 
 
-def lease(session: Session, item_id: int, now: datetime, seconds: float) -> MailOutbox | None:
-    """Take one queued reply for `seconds` (counted as an attempt); None when another worker has
-    it or it is no longer queued. A worker that dies mid-send lets the lease lapse."""
+def lease(session: Session, item_ids: list[int], now: datetime, seconds: float) -> list[MailOutbox]:
+    """Take these queued replies for `seconds` (each counted as an attempt), in one statement;
+    those another worker holds, or no longer queued, are left out. A worker that dies mid-send
+    lets its lease lapse, and another sends the reply."""
+    if not item_ids:
+        return []
+    table = MailOutbox.__table__
     taken = session.execute(
-        update(MailOutbox)
-        .where(MailOutbox.id == item_id, MailOutbox.status == "queued",
-               or_(MailOutbox.leased_until.is_(None), MailOutbox.leased_until <= now))
-        .values(leased_until=now + timedelta(seconds=seconds), attempts=MailOutbox.attempts + 1)
-        .execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
-        return None
-    return session.get(MailOutbox, item_id, populate_existing=True)
+        update(table)
+        .where(table.c.id.in_(item_ids), table.c.status == "queued",
+               or_(table.c.leased_until.is_(None), table.c.leased_until <= now))
+        .values(leased_until=now + timedelta(seconds=seconds), attempts=table.c.attempts + 1)
+        .returning(table.c.id)).scalars().all()
+    if not taken:
+        return []
+    return list(session.scalars(select(MailOutbox).where(MailOutbox.id.in_(taken)).order_by(MailOutbox.id)
+                                .execution_options(populate_existing=True)))
 
 
 def mark_sent(session: Session, item: MailOutbox, now: datetime) -> None:

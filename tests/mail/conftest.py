@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 
 from directory import services
-from directory.db import get_db, get_session
+from directory.db import get_session
 from directory.mail import store
 from tests.conftest import ADMIN, team_doc
 from tests.conftest import make_app as make_test_app
@@ -97,11 +97,13 @@ class MailWorld:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    other_port: int
+    """A second responder process on the same database."""
 
-    def send(self, mail_from: str, rcpt_tos: list[str], message: bytes | str) -> None:
+    def send(self, mail_from: str, rcpt_tos: list[str], message: bytes | str, *, port: int | None = None) -> None:
         """Hand a message to the responder as a mail server would; raises unless it is accepted."""
         data = message.encode() if isinstance(message, str) else message
-        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as smtp:
+        with smtplib.SMTP("127.0.0.1", port or self.port, timeout=30) as smtp:
             refused = smtp.sendmail(mail_from, rcpt_tos, data)
         assert not refused
 
@@ -131,7 +133,8 @@ class MailWorld:
         return self.log_path.read_text(errors="replace")
 
 
-def start_responder(app: Flask, tmp: Path, sink_port: int, **env: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+def spawn_responder(app: Flask, tmp: Path, sink_port: int) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """The real command, started (see `wait_listening`)."""
     port = free_port()
     log_path = tmp / f"responder-{port}.log"
     environment = {
@@ -142,19 +145,22 @@ def start_responder(app: Flask, tmp: Path, sink_port: int, **env: str) -> tuple[
         "SECRET_KEY": "test-secret",
         "SITE_URL": "https://directory.example",
         "MAIL_RESPONDER_RETRY_SECONDS": "0.2",
-        **env,
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(DIRECTORY), "mail-responder", "--listen", f"127.0.0.1:{port}", "--relay", f"127.0.0.1:{sink_port}"],
             cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
+    return process, port, log_path
+
+
+def wait_listening(process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the responder exited: {log_path.read_text()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return process, port, log_path
+                return
         except OSError:
             time.sleep(0.1)
     process.kill()
@@ -180,13 +186,19 @@ def mail_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 @pytest.fixture(scope="module")
 def world(mail_app: Flask, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailWorld]:
+    """Two responder processes on one database (started together: each takes seconds to start)."""
     sink = Sink(port=free_port())
     sink.start()
-    process, port, log_path = start_responder(mail_app, tmp_path_factory.mktemp("logs"), sink.port)
+    logs = tmp_path_factory.mktemp("logs")
+    started = [spawn_responder(mail_app, logs, sink.port) for _ in range(2)]
     try:
-        yield MailWorld(mail_app, sink, port, process, log_path)
+        for process, port, log_path in started:
+            wait_listening(process, port, log_path)
+        (process, port, log_path), (_other, other_port, _other_log) = started
+        yield MailWorld(mail_app, sink, port, process, log_path, other_port)
     finally:
-        stop_responder(process)
+        for process, _port, _log in started:
+            stop_responder(process)
         sink.stop()
 
 
@@ -215,7 +227,3 @@ def probe(world: MailWorld) -> Callable[[], None]:
 
     return run
 
-
-def db_engine(app: Flask) -> Any:
-    with app.app_context():
-        return get_db().engine

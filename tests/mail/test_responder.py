@@ -214,3 +214,26 @@ def test_the_responder_speaks_smtp_to_the_mail_server(world: MailWorld) -> None:
         assert code == 250
         assert smtp.mail("someone@example.com")[0] == 250
         assert smtp.rcpt("whoever@nowhere.example")[0] == 250
+
+
+def test_a_copy_addressed_to_the_responder_names_the_team_in_its_local_part(world: MailWorld) -> None:
+    """What Postfix's recipient_bcc_maps sends (docs/mail.md): payroll#example.com@autoreply…"""
+    team = world.team()
+    local, domain = team["address"].split("@")
+    sender = unique_sender()
+    world.send(sender, [f"{local}#{domain}@autoreply.example.net"], message(sender, team["address"]))
+    [delivered] = world.sink.wait_for(sender)
+    assert delivered.message["From"].addresses[0].addr_spec == team["address"]
+
+
+def test_responder_processes_share_their_memory(world: MailWorld) -> None:
+    team = world.team()
+    sender = unique_sender()
+    world.send(sender, [team["address"]], message(sender, team["address"]))
+    assert len(world.sink.wait_for(sender)) == 1
+    world.send(sender, [team["address"]], message(sender, team["address"], subject="Again"), port=world.other_port)
+    fresh = unique_sender()
+    world.send(fresh, [team["address"]], message(fresh, team["address"]), port=world.other_port)
+    assert len(world.sink.wait_for(fresh)) == 1  # the second process answers and sends too
+    assert len(world.sink.to(sender)) == 1
+    assert [r.recipient for r in world.outbox(team["id"])] == [fresh, sender]

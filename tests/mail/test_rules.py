@@ -112,7 +112,8 @@ def test_compose_from_a_no_reply_address_with_reply_to_the_team() -> None:
     message = compose_reply(reply("Ré: Paie\r\nBcc: victim@example.com"), ReplyEnvelope(
         team_name="Paie", team_address="paie@example.com", to="a@example.com", in_reply_to=None,
         mail_from="noreply@directory.example"), datetime(2026, 12, 1, 10, tzinfo=UTC))
-    parsed = message_from_bytes(message.as_bytes(), policy=default_policy)
+    assert message.isascii()
+    parsed = message_from_bytes(message, policy=default_policy)
     assert parsed["From"].addresses[0].addr_spec == "noreply@directory.example"
     assert parsed["Reply-To"].addresses[0].addr_spec == "paie@example.com"
     assert parsed["Bcc"] is None and parsed["Subject"] == "Ré: Paie Bcc: victim@example.com"

@@ -107,15 +107,16 @@ def _queue_one(sessions: sessionmaker[Session], team_id: int, received_at: datet
 def test_a_lease_goes_to_one_worker_and_lapses(sqlite_db: Any) -> None:
     _app, sessions, team_id = sqlite_db
     item_id = _queue_one(sessions, team_id)
+    other_id = _queue_one(sessions, team_id)
     with sessions() as first, sessions() as second:
-        assert store.lease(first, item_id, T0, 60) is not None
+        assert [i.id for i in store.lease(first, [item_id], T0, 60)] == [item_id]
         first.commit()
-        assert store.lease(second, item_id, T0 + timedelta(seconds=30), 60) is None
-        second.rollback()
+        assert [i.id for i in store.lease(second, [item_id, other_id], T0 + timedelta(seconds=30), 60)] == [other_id]
+        second.commit()
         assert store.due_ids(second, T0 + timedelta(seconds=30)) == []
-        assert store.due_ids(second, T0 + timedelta(seconds=61)) == [item_id]
-        taken = store.lease(second, item_id, T0 + timedelta(seconds=61), 60)
-        assert taken is not None and taken.attempts == 2
+        assert store.due_ids(second, T0 + timedelta(seconds=91)) == [item_id, other_id]
+        [taken] = store.lease(second, [item_id], T0 + timedelta(seconds=61), 60)
+        assert taken.attempts == 2
 
 
 class FlakyRelay:
