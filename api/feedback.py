@@ -166,7 +166,8 @@ class TeamFeedback(MethodView):
         actor = require_writer()
         session = get_session()
         team = services.get_team(session, slug)
-        given = feedback.give_feedback(session, team, actor, **data)
+        given = feedback.give_feedback(session, team, actor, **data, limit=current_app.config.get(
+            "FEEDBACK_WRITES_PER_HOUR", feedback.WRITES_PER_HOUR))
         session.commit()
         entry = given.feedback
         follow_up = entry.follow_up
