@@ -268,13 +268,20 @@ class NoticeSchema(DocumentSchema):
 
     message = Text(required=True, validate=AtMost(notices_engine.MESSAGE_MAX, "The message"),
                    metadata={"example": "Reduced capacity this week: replies may take a day longer."})
-    starts = fields.Raw(required=True, allow_none=True, metadata={"type": "string", "example": "2026-11-30",
+    starts = fields.Raw(required=True, metadata={"type": "string", "example": "2026-11-30",
                                                  "description": "a local date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM)"})
     ends = fields.Raw(load_default=None, allow_none=True, metadata={
         "type": "string", "nullable": True, "example": "2026-12-04",
         "description": "a date (inclusive) or date-time (exclusive) of the same kind as starts; null: until removed"})
     level = fields.String(load_default="info", validate=validate.OneOf(
         notices_engine.LEVELS, error="must be one of: " + ", ".join(notices_engine.LEVELS)), metadata={"example": "info"})
+
+    @pre_load
+    def _blank_start(self, data: Any, **kwargs: Any) -> Any:
+        """A null start (an empty "From" in the editor) is refused by `_span`, in the editor's words."""
+        if isinstance(data, dict) and "starts" in data and data["starts"] is None:
+            return {**data, "starts": ""}
+        return data
 
     @validates_schema
     def _span(self, data: dict[str, Any], **kwargs: Any) -> None:

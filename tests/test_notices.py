@@ -100,6 +100,7 @@ def test_schema_refuses_bad_notices_naming_the_field() -> None:
     too_long = problems({**WEEK, "message": "x" * 501})
     assert "shorten it by 1" in too_long["notices.0.message"][0]
     assert "notices.0.starts" in problems({**WEEK, "starts": "next monday"})
+    assert problems({**WEEK, "starts": None})["notices.0.starts"][0].startswith("required: a date")
     assert "notices.0.message" in problems({**WEEK, "message": "   "})
     assert "notices" in problems(*[WEEK] * (notices.NOTICES_MAX + 1))
 
