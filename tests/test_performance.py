@@ -297,3 +297,50 @@ def test_import_requests_refuses_a_csv_without_the_needed_columns(runner: Any, t
     result = runner.invoke(args=["import-requests", write(tmp_path, "x.csv", "ticket,opened\n1,2026-01-01\n")])
     assert result.exit_code != 0
     assert "line 1" in result.output and "team, id, received_at" in result.output
+
+
+# --------------------------------------------------------------------------- both backends, and the benchmark
+
+
+def test_recording_importing_and_measuring_on_each_backend(tmp_path: Path, storage_url: str) -> None:
+    """The grouped query, the verdict columns and the bulk insert hold on SQLite and PostgreSQL."""
+    from directory.db import get_session
+    from tests.conftest import get_db_engine, make_app
+
+    app = make_app(tmp_path, DATABASE_URL=storage_url)
+    try:
+        with app.app_context():
+            session = get_session()
+            made = services.create_team(session, load_team(london_team()), ADMIN)
+            session.commit()
+            record(session, made, "one", CHRISTMAS_EVE, first_reply_at=utc(2026, 12, 29, 10, 59), service=SERVICE)
+            lines = [(n, "it-desk", Report(id=f"bulk-{n}", received_at=FRI_BEFORE_DST + timedelta(minutes=n),
+                                           first_reply_at=utc(2026, 3, 30, 11, 30) if n % 2 else None))
+                     for n in range(4)]
+            result = performance.import_requests(session, lines, ADMIN)
+            session.commit()
+            assert (result.created, result.updated, result.unchanged) == (4, 0, 0)
+            found = performance.performance(session, made, utc(2026, 1, 1), utc(2027, 1, 31))
+            assert found["requests"] == 5
+            assert found["reply"] == {"measured": 5, "kept": 1, "kept_ratio": 0.2}
+            assert found["resolution"] == {"measured": 1, "kept": 0, "kept_ratio": 0.0}
+            weeks = {w["week"]: w["requests"] for w in performance.weekly(session, made, utc(2026, 1, 1),
+                                                                          utc(2027, 1, 31))}
+            assert weeks["2026-03-23"] == 4 and weeks["2026-12-21"] == 1
+    finally:
+        get_db_engine(app).dispose()
+
+
+@pytest.mark.slow
+def test_the_benchmark_prints_its_figures() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "benchmarks/bench_performance.py", "--requests", "300", "--repeats", "2"],
+                          cwd=root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "loaded 300 requests" in done.stdout
+    for label in ("baseline: SELECT 1", "baseline: indexed count", "performance() (one grouped query)",
+                  "GET /api/v1/teams/payroll/performance"):
+        assert label in done.stdout
