@@ -29,6 +29,7 @@ PARAMETER_LABELS = {"responsiveness": "Responsiveness", "clarity": "Clarity", "h
 LOWEST, HIGHEST = 1, 5
 ANONYMITY_FLOOR = 5
 MAX_TITLE = 200
+MAX_ID = 2**31 - 1  # the largest number an integer column holds on every backend
 
 
 class InvalidSurveyInput(DirectoryError):
@@ -77,7 +78,7 @@ def rounds(session: Session) -> list[SurveyRound]:
 
 
 def get_round(session: Session, round_id: int) -> SurveyRound:
-    found = session.get(SurveyRound, round_id)
+    found = session.get(SurveyRound, round_id) if 0 < round_id <= MAX_ID else None
     if found is None:
         raise NotFound(f"There is no survey round {round_id}.")
     return found

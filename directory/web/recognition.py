@@ -92,6 +92,7 @@ def owner_kudos() -> list[Kudos]:
 def feed() -> str:
     session = get_session()
     before = request.args.get("before", type=int)
+    before = before if before is None or 0 < before <= surveys.MAX_ID else None
     items = kudos.feed(session, limit=50, before=before)
     return render_template("kudos/feed.html", items=items, before=before,
                            older=items[-1].id if len(items) == 50 else None)

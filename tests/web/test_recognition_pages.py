@@ -225,3 +225,10 @@ def test_pages_meet_the_quality_bar(app: Flask, teams: None) -> None:
         _check_page(answer.get_data(as_text=True), url)
     bad = bob.post(f"/surveys/{round_id}/teams/it-help", data={"csrf_token": token, "clarity": "7"})
     _check_page(bad.get_data(as_text=True), "survey error")
+
+
+def test_out_of_range_numbers_are_not_found(client: FlaskClient) -> None:
+    huge = 2**70
+    assert client.get(f"/surveys/{huge}/results").status_code == 404
+    assert client.get(f"/api/v1/surveys/{huge}/results").status_code == 404
+    assert client.get(f"/kudos?before={huge}").status_code == 200
