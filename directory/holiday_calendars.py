@@ -299,8 +299,24 @@ class CalendarStore:
             return tuple(sorted((n, c.version) for n, c in self._calendars.items()))
 
 
+_thread_store: CalendarStore | None = None
+
+
+def serve_threads(app: Flask) -> None:
+    """For a long-running command whose worker threads run without an app context (the mail
+    responder): the engine reads this app's calendars there too."""
+    global _thread_store
+    _thread_store = app.extensions["holiday_calendars"]
+
+
+def _active_store() -> CalendarStore | None:
+    if has_app_context():
+        return current_app.extensions.get("holiday_calendars")
+    return _thread_store
+
+
 def _current_lookup(name: str) -> hours.OrgCalendar | None:
-    store = current_app.extensions.get("holiday_calendars") if has_app_context() else None
+    store = _active_store()
     return store.lookup(name) if store is not None else None
 
 
@@ -315,8 +331,8 @@ def store() -> CalendarStore:
 
 
 def stamp() -> tuple[tuple[str, int], ...]:
-    """The current app's calendar versions ((): none, or outside an app)."""
-    found = current_app.extensions.get("holiday_calendars") if has_app_context() else None
+    """The calendar versions of the current app (or of `serve_threads`' app); () for none."""
+    found = _active_store()
     return found.stamp() if found is not None else ()
 
 

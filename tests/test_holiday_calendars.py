@@ -347,3 +347,24 @@ def test_history_words_a_change_of_organisation_calendar() -> None:
     assert "Closed on public holidays: GB (ENG)" in change.old
     assert "Closed on the days of the organisation calendar org:company-days" in change.new
     assert "public holidays" not in change.new
+
+
+def test_worker_threads_of_a_served_command_use_its_calendars(app: Flask, company_team: dict[str, Any],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mail responder renders replies in threads without an app context."""
+    from directory import facts
+
+    monkeypatch.setattr(holiday_calendars, "_thread_store", None)
+    wednesday = hours.parse_instant(WEDNESDAY)
+    seen: list[bool] = []
+
+    def in_a_thread() -> None:
+        seen.append(facts.team_facts(company_team, wednesday).status["open"])
+
+    for _ in range(2):
+        thread = threading.Thread(target=in_a_thread)
+        thread.start()
+        thread.join()
+        holiday_calendars.serve_threads(app)
+    assert seen == [True, False]
+    assert holiday_calendars.stamp() == (("org:company-days", 1),)
