@@ -303,6 +303,18 @@ def test_business_days_land_on_the_nth_open_day(case: tuple[Schedule, Reference,
     assert result is not None
     minutes_open = open_dates[following[n - 1]]
     r = minute_of(result)
-    # within that day's hours: from its first opening to its last closing; a time in a gap
-    # between two open periods (lunch) stays there (contract §1)
-    assert min(minutes_open) <= r <= max(minutes_open) + 1
+    # the start's wall-clock time on that day, moved no earlier than its first opening and no
+    # later than its last closing; a time in a gap between two open periods (lunch) stays there
+    lo, hi = min(minutes_open), max(minutes_open) + 1
+    assert lo <= r <= hi
+    zone = schedule.tz
+    wall = at_minute(start_minute).astimezone(zone).time()
+    day = following[n - 1]
+    same = [m for m in range(lo, hi) if at_minute(m).astimezone(zone).time() == wall
+            and at_minute(m).astimezone(zone).date() == day]
+    if wall < at_minute(lo).astimezone(zone).time():
+        assert r == lo
+    elif same:
+        assert r == same[0]  # a repeated wall time (fall back) is its first occurrence
+    elif wall > at_minute(hi - 1).astimezone(zone).time():
+        assert r == hi
