@@ -23,6 +23,7 @@ from directory import people
 from directory.errors import Conflict, DirectoryError, Forbidden, NotFound
 from directory.models import RecognitionAudit, SurveyResponse, SurveyRound, Team, User, utcnow
 from directory.services import Actor
+from directory.text import storable
 
 PARAMETERS = ("responsiveness", "clarity", "helpfulness")
 PARAMETER_LABELS = {"responsiveness": "Responsiveness", "clarity": "Clarity", "helpfulness": "Helpfulness"}
@@ -102,6 +103,9 @@ def start_round(session: Session, title: str, actor: Actor, *, at: datetime | No
     if len(title) > MAX_TITLE:
         raise InvalidSurveyInput(f"The title is longer than {MAX_TITLE} characters.",
                                  {"title": [f"at most {MAX_TITLE} characters"]})
+    if not storable(title):
+        raise InvalidSurveyInput("The title contains characters that cannot be stored.",
+                                 {"title": ["contains characters that cannot be stored"]})
     current = open_round(session)
     if current is not None:
         raise Conflict(f"The round '{current.title}' is still open: close it first.")

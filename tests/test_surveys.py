@@ -72,6 +72,14 @@ def test_bad_ratings_name_the_field_and_store_nothing(session: Any, teams: dict[
     assert session.scalar(select(func.count()).select_from(SurveyResponse)) == 0
 
 
+@pytest.mark.parametrize("title", ["", "  ", "x" * 201, "Q4\x00", "Q4 \ud800"])
+def test_bad_round_titles_are_named(session: Any, title: str) -> None:
+    with pytest.raises(surveys.InvalidSurveyInput) as refused:
+        surveys.start_round(session, title, ADMIN)
+    assert list(refused.value.errors) == ["title"]
+    assert surveys.rounds(session) == []
+
+
 def test_closed_rounds_own_teams_and_non_admins_are_refused(session: Any, teams: dict[str, Team]) -> None:
     with pytest.raises(Forbidden):
         surveys.start_round(session, "Q4", person(1))
