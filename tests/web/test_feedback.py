@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from directory import feedback
 from directory.db import get_session
 from directory.models import Feedback, FeedbackFollowUp, Team, utcnow
-from tests.web.conftest import csrf_token, sign_in
+from tests.web.conftest import FormReader, csrf_token, sign_in
 
 TEAM = "/teams/payroll"
 
@@ -54,6 +54,7 @@ def rate_as(app: Flask, who: str, rating: int, **form: Any) -> None:
 def test_the_link_opens_a_confirmation_and_a_get_writes_nothing(app: Flask, client: FlaskClient, team: Any) -> None:
     link = signed_link(app, "T-7", rating=4)
     assert client.get(link).status_code == 302  # anonymous: sign in first, then come back
+    assert "Sign in to rate this team" in client.get(TEAM).get_data(as_text=True)
     sign_in(client, app, "bob@example.com")
     page = client.get(link)
     html = page.get_data(as_text=True)
@@ -198,3 +199,14 @@ def test_admins_see_who_wrote_but_not_what(app: Flask, client: FlaskClient, team
     bob = app.test_client()
     sign_in(bob, app, "bob@example.com")
     assert bob.get("/admin/feedback").status_code == 403
+
+
+def test_the_team_pages_own_form_saves_a_rating(app: Flask, client: FlaskClient, team: Any) -> None:
+    sign_in(client, app, "bob@example.com")
+    reader = FormReader(form_id="feedback-form")
+    reader.feed(client.get(TEAM).get_data(as_text=True))
+    assert "csrf_token" in reader.fields and "rating" not in reader.fields  # nothing chosen for you
+    sent = client.post(f"{TEAM}/feedback", data={**reader.fields, "rating": "5", "comment": "Thanks!"})
+    assert sent.status_code == 302 and sent.headers["Location"].endswith(TEAM)
+    with app.app_context():
+        assert get_session().execute(select(Feedback.rating, Feedback.comment)).all() == [(5, "Thanks!")]
