@@ -143,8 +143,8 @@ def zone_label(tz: str) -> str:
     return f"{city.replace('_', ' ')} time"
 
 
-def _badge(status: Mapping[str, Any], tz: str, now: datetime, published: bool | None, suffix: str) -> str:
-    if published is False:
+def _badge(status: Mapping[str, Any], tz: str, now: datetime, published: bool, suffix: str) -> str:
+    if not published:
         return NOT_PUBLISHED
     next_open = _as_datetime(status.get("next_open"))
     next_close = _as_datetime(status.get("next_close"))
@@ -158,9 +158,7 @@ def _badge(status: Mapping[str, Any], tz: str, now: datetime, published: bool | 
     closed = closed_words(status.get("closed_reason"))
     if next_open is not None:
         return f"{closed} — opens {format_instant(next_open, tz, now)}{suffix} ({humanize_delta(now, next_open)})"
-    if published:
-        return f"{'Closed' if closed == 'Temporarily closed' else closed} — no opening in the coming year"
-    return NOT_PUBLISHED
+    return f"{'Closed' if closed == 'Temporarily closed' else closed} — no opening in the coming year"
 
 
 def describe_status(
@@ -169,17 +167,17 @@ def describe_status(
     reader_tz: str | None,
     now: datetime,
     *,
-    published: bool | None = None,
+    published: bool,
 ) -> dict[str, Any]:
     """The wording of a §2 status object, in the team's zone and, when it differs, the reader's.
 
     -> {"badge", "badge_reader", "badge_zoned", "reply", "reply_reader", "services": [{"name",
     "done_by_text"}]}. The reader variants carry " your time" and are None when the reader's zone
     is not given or reads the same as the team's; "badge_zoned" names the team's zone after its
-    time ("Open until 18:00 Kolkata time"), for readers whose zone is unknown. `published` tells
-    a team whose hours are unpublished apart from one that is closed for over a year; when None,
-    a closed status with no next opening reads "Hours not published" (both look the same in the
-    status object). A `closed_reason` in the status begins a closed badge ("Closed for …").
+    time ("Open until 18:00 Kolkata time"), for readers whose zone is unknown. `published` (required:
+    `directory.status` decides it, once for every caller) tells a team whose hours are
+    unpublished apart from one that is closed for over a year; both look the same in the
+    status object. A `closed_reason` in the status begins a closed badge ("Closed for …").
     """
     # the reader's zone, when it is a real zone other than the team's (a reader's odd
     # browser zone must not break the page)

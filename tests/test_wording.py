@@ -35,6 +35,7 @@ def ldn(*args: int) -> datetime:
 def describe(at: datetime, hours: dict[str, Any] | None = HOURS, reader_tz: str | None = None, **kwargs: Any) -> dict[str, Any]:
     schedule = Schedule.from_team(hours, "Europe/London")
     status = team_status(schedule, at, {"value": 4, "unit": "business_hours"}, SERVICES)
+    kwargs.setdefault("published", schedule is not None)
     return describe_status(status, "Europe/London", reader_tz, at, **kwargs)
 
 
@@ -132,7 +133,7 @@ def test_iso_strings_are_accepted() -> None:
         "reply_by": "2026-11-24T11:00:00+00:00",
         "services": [{"name": "X", "done_by": "2026-11-26T11:00:00+00:00"}],
     }
-    text = describe_status(status, "Europe/London", None, ldn(2026, 11, 23, 12, 45))
+    text = describe_status(status, "Europe/London", None, ldn(2026, 11, 23, 12, 45), published=True)
     assert text["badge"] == "Closed — opens today at 13:30 (in 45 minutes)"
     assert text["reply"] == "Reply expected by Tue 24 Nov, 11:00"
     assert text["services"] == [{"name": "X", "done_by_text": "Done by Thu 26 Nov, 11:00"}]
