@@ -22,6 +22,7 @@ from directory.db import get_session
 from directory.errors import DirectoryError, Forbidden
 from directory.models import Kudos, Team
 from directory.services import Actor
+from directory.text import storable
 from directory.web import utcnow
 from directory.web.editing import signed_in
 
@@ -124,7 +125,7 @@ def give_kudos(slug: str) -> Any:
 
 
 def _team_search(session: Any, q: str, exclude: str | None) -> list[Team]:
-    if not q:
+    if not q or not storable(q):  # no name holds NUL or a lone surrogate, and PostgreSQL refuses to compare them
         return []
     found = session.scalars(select(Team).where(Team.archived_at.is_(None),
                                                func.lower(Team.name).contains(q.lower(), autoescape=True))

@@ -112,6 +112,7 @@ def test_survey_round_answers_and_results(app: Flask, teams: None) -> None:
     page = first.get("/surveys?q=pay").get_data(as_text=True)
     assert 'id="team-payroll"' in page and 'id="team-it-help"' not in page
     assert 'id="team-payroll"' not in first.get("/surveys?q=%25").get_data(as_text=True)  # % is a character
+    assert first.get("/surveys?q=pay%00").status_code == 200
     token = csrf_token(first, "/surveys")
     url = f"/surveys/{round_id}/teams/payroll"
     bad = first.post(url, data={"csrf_token": token, "responsiveness": "9", "clarity": "5"})
