@@ -10,7 +10,7 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import abort
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from api.common import Blueprint, TimeField, check_json_body, require_read, require_writer, resolve_at
 from api.schemas import StorableString
@@ -41,10 +41,19 @@ class RequestSchema(Schema):
     service = StorableString(allow_none=True, load_default=None, validate=validate.Length(max=200),
                              metadata={"description": "one of the team's service names", "example": None})
 
+    # What a POST answers besides the report, accepted and ignored, so a client may send back what it read.
+    reply_by = fields.Raw(allow_none=True, metadata={"description": "read-only: ignored on write"})
+    done_by = fields.Raw(allow_none=True, metadata={"description": "read-only: ignored on write"})
+    revision = fields.Raw(allow_none=True, metadata={"description": "read-only: ignored on write"})
+
     @validates_schema
     def _not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
         if "id" in data and not data["id"].strip():
             raise ValidationError("must not be blank", "id")
+
+    @post_load
+    def _drop_read_only(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if k not in {"reply_by", "done_by", "revision"}}
 
 
 class RecordedRequestSchema(Schema):

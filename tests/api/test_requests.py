@@ -54,8 +54,10 @@ def test_record_then_update_by_id(client: Any, desk: Any, auth_headers: Any) -> 
     updated = client.post(URL, json={**body, "first_reply_at": "2026-03-30T11:30:00+01:00"}, headers=auth_headers)
     assert updated.status_code == 200
     assert updated.json["first_reply_at"] == "2026-03-30T11:30:00+01:00"
-    again = client.post(URL, json={**body, "first_reply_at": "2026-03-30T11:30:00+01:00"}, headers=auth_headers)
-    assert again.status_code == 200
+    again = client.post(URL, json=updated.json, headers=auth_headers)  # what was read, sent back
+    assert again.status_code == 200 and again.json == updated.json
+    typo = client.post(URL, json={**body, "first_reply": "2026-03-30T10:00:00Z"}, headers=auth_headers)
+    assert typo.status_code == 422 and "first_reply" in typo.json["errors"]
     found = performance(client)
     assert found["requests"] == 1
     assert found["reply"] == {"measured": 1, "kept": 1, "kept_ratio": 1.0}
