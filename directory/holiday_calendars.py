@@ -15,15 +15,17 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory import hours
 from directory.errors import Conflict, InvalidTeam, NotFound
 from directory.models import HolidayCalendar, Team, utcnow
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 MAX_ICS_BYTES = 2 * 1024 * 1024
 MAX_DAYS = 20_000
@@ -310,6 +312,8 @@ def serve_threads(app: Flask) -> None:
 
 
 def _active_store() -> CalendarStore | None:
+    from flask import current_app, has_app_context  # the binding to an app; parsing and storing need no Flask
+
     if has_app_context():
         return current_app.extensions.get("holiday_calendars")
     return _thread_store
@@ -327,6 +331,9 @@ def init_app(app: Flask) -> None:
 
 
 def store() -> CalendarStore:
+    """The current app's store (call `invalidate` on it after changing a calendar)."""
+    from flask import current_app
+
     return current_app.extensions["holiday_calendars"]
 
 

@@ -92,3 +92,5 @@ def test_team_page_links_to_the_feed(client: Any, make_team: Any) -> None:
     page = client.get("/teams/payroll").get_data(as_text=True)
     assert 'href="webcal://localhost/api/v1/teams/payroll/calendar.ics"' in page
     assert 'href="http://localhost/api/v1/teams/payroll/calendar.ics" download="payroll.ics"' in page
+    assert page.count('id="calendar-links"') == 1
+    assert page.index('id="hours-title"') < page.index('id="calendar-links"') < page.index('id="contacts-title"')
