@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from api.common import Blueprint, TimeField, check_json_body, require_read, require_writer, resolve_at
 from api.schemas import StorableString
+from api.teams import _moved as moved
 from directory import auth, performance, services
 from directory.db import get_session
 from directory.models import ServiceRequest, Team
@@ -25,6 +26,10 @@ blp = Blueprint("performance", __name__, description="Promises kept: requests re
 def _guard() -> None:
     require_read()
     check_json_body()
+
+
+# An old slug answers 308 to the same resource under the team's current slug, as team reads do.
+blp.errorhandler(services.SlugMoved)(moved)
 
 
 def _team(slug: str) -> Team:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from directory import hours
 from directory.errors import DirectoryError, Forbidden
-from directory.models import Revision, ServiceRequest, Team, utcnow
+from directory.models import Revision, ServiceRequest, SlugAlias, Team, utcnow
 from directory.services import Actor
 
 DEFAULT_WINDOW = timedelta(days=90)
@@ -252,7 +252,13 @@ def import_requests(
     together as `InvalidRequest` with errors keyed "line N: field". A later line with the same team
     and id updates the earlier one, as a second POST would. Rows are written in bulk.
     """
-    teams = {t.slug: t for t in session.scalars(select(Team).where(Team.slug.in_({slug for _, slug, _ in lines})))}
+    wanted = {slug for _, slug, _ in lines}
+    teams = {t.slug: t for t in session.scalars(select(Team).where(Team.slug.in_(wanted)))}
+    moved = wanted - set(teams)
+    if moved:  # an export made before a team was renamed still names its old slug
+        for alias, found in session.execute(
+                select(SlugAlias.slug, Team).join(Team, SlugAlias.team_id == Team.id).where(SlugAlias.slug.in_(moved))):
+            teams[alias] = found
     promisers: dict[int, Promiser] = {}
     errors: dict[str, list[str]] = {}
     rows: dict[tuple[int, str], dict[str, Any]] = {}

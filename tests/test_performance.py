@@ -293,6 +293,17 @@ def test_import_requests_lists_every_problem_and_writes_nothing(team: Team, sess
     assert session.scalar(select(func.count()).select_from(ServiceRequest)) == 0
 
 
+def test_import_requests_finds_a_renamed_team_by_its_old_slug(team: Team, session: Any, runner: Any,
+                                                               tmp_path: Path) -> None:
+    services.update_team(session, team, load_team({**team.data, "slug": "service-desk"}), ADMIN)
+    session.commit()
+    line = {"team": "it-desk", "id": "T-1", "received_at": "2026-03-27T16:00:00Z"}
+    result = runner.invoke(args=["import-requests", write(tmp_path, "old.jsonl", json.dumps(line) + "\n")])
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    assert session.scalar(select(ServiceRequest.team_id)) == team.id
+
+
 def test_import_requests_refuses_a_csv_without_the_needed_columns(runner: Any, tmp_path: Path) -> None:
     result = runner.invoke(args=["import-requests", write(tmp_path, "x.csv", "ticket,opened\n1,2026-01-01\n")])
     assert result.exit_code != 0

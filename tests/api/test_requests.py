@@ -157,3 +157,22 @@ def test_the_team_page_shows_the_share_only_with_enough_requests(client: Any, de
     assert f"{SERVICE}</span>:" in html and "not enough requests yet (2 measured)" in html
     assert "<svg" in html and ">50%</text>" in html and ">100%</text>" in html  # weeks of 23 and 16 Mar
     assert "format=csv" in html
+
+
+def test_an_old_slug_answers_308_to_the_current_one(app: Flask, client: Any, desk: Any, auth_headers: Any) -> None:
+    from api.schemas import load_team
+    from directory import services
+    from directory.models import Team
+    from tests.conftest import ADMIN
+
+    with app.app_context():
+        session = get_session()
+        team = session.query(Team).filter_by(slug="it-desk").one()
+        services.update_team(session, team, load_team({**team.data, "slug": "service-desk"}), ADMIN)
+        session.commit()
+    body = {"id": "INC-1", "received_at": "2026-03-27T16:00:00Z"}
+    moved = client.post(URL, json=body, headers=auth_headers)
+    assert moved.status_code == 308 and moved.headers["Location"].endswith("/api/v1/teams/service-desk/requests")
+    assert client.post("/api/v1/teams/service-desk/requests", json=body, headers=auth_headers).status_code == 201
+    read = client.get(f"/api/v1/teams/it-desk/performance?{WINDOW}")
+    assert read.status_code == 308 and f"/api/v1/teams/service-desk/performance?{WINDOW}" in read.headers["Location"]
