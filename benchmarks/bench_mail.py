@@ -7,7 +7,8 @@ a local SMTP sink as its relay, and sends `--messages` messages from `--clients`
 * suppressed: `Precedence: bulk` mail (read, decided, counted, nothing queued).
 
 Figures: accepted per second (the rate the mail server sees: each "250" means the reply is in the
-database), and answered per second end to end (until the last reply reached the relay). The
+database), answered per second end to end (until the last reply reached the relay), and the
+responder's CPU time per message (which the machine's other load hardly changes). The
 baseline is the same clients against a bare aiosmtpd server that only says "250" (measured in the
 same run), so the ratio is the responder's own cost.
 
@@ -123,6 +124,15 @@ def setup_database(instance: Path, url: str, teams: int) -> list[str]:
     return addresses
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc): a figure other load hardly moves."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     for _ in range(300):
         if process.poll() is not None:
@@ -167,6 +177,7 @@ def main() -> None:
             time.sleep(0.05)
 
         jobs = make_jobs(args.messages, addresses, False)
+        cpu = cpu_seconds(process.pid)
         started = time.perf_counter()
         accepted = blast(port, jobs, args.clients)
         while sink.count < 20 + args.messages:
@@ -174,8 +185,11 @@ def main() -> None:
             if time.perf_counter() - started > 600:
                 raise SystemExit(f"only {sink.count - 20} of {args.messages} replies arrived")
         answered = time.perf_counter() - started
+        answered_cpu = cpu_seconds(process.pid) - cpu
 
+        cpu = cpu_seconds(process.pid)
         suppressed = blast(port, make_jobs(args.messages, addresses, True), args.clients)
+        suppressed_cpu = cpu_seconds(process.pid) - cpu
         time.sleep(0.5)
         extra = sink.count - 20 - args.messages
 
@@ -185,7 +199,10 @@ def main() -> None:
         print(f"  bare aiosmtpd (baseline)        {n / baseline:8.0f} msg/s accepted")
         print(f"  answered: accepted              {n / accepted:8.0f} msg/s  ({baseline / accepted:.2f}x the baseline)")
         print(f"  answered: end to end (sent)     {n / answered:8.0f} msg/s  (last reply {answered:.1f} s after the first)")
+        print(f"  answered: responder CPU         {answered_cpu / n * 1000:8.1f} ms per message (received, queued, sent)")
         print(f"  suppressed (Precedence: bulk)   {n / suppressed:8.0f} msg/s accepted")
+        print(f"  suppressed: responder CPU       {suppressed_cpu / n * 1000:8.1f} ms per message")
+        print(f"  machine load average            {os.getloadavg()[0]:8.1f} (figures above are for a machine this busy)")
         print(f"  replies to suppressed mail      {extra:8d}")
     finally:
         if process is not None:

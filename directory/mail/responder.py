@@ -213,7 +213,7 @@ class Responder:
         found: dict[int, tuple[str, _Team]] = {}
         for rcpt in recipients:
             address = normalize_address(recipient_address(rcpt))
-            head = services.address_owner_head(session, address) if address else None
+            head = services.address_owner_head(session.connection(), address) if address else None
             if head is None:
                 counts["suppressed:unknown_address"] += 1
                 continue

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -52,9 +52,10 @@ def bump(session: Session, counts: Mapping[str, int]) -> None:
     """Add to the named counters (created at zero on first use), in one statement."""
     rows = [{"name": name, "value": n} for name, n in sorted(counts.items()) if n]
     if rows:
-        statement = _insert(session)(MailCounter).values(rows)
-        session.execute(statement.on_conflict_do_update(
-            index_elements=[MailCounter.name], set_={"value": MailCounter.value + statement.excluded.value}))
+        table = MailCounter.__table__
+        statement = _insert(session)(table).values(rows)
+        session.connection().execute(statement.on_conflict_do_update(
+            index_elements=[table.c.name], set_={"value": table.c.value + statement.excluded.value}))
 
 
 def counters(session: Session) -> dict[str, int]:
@@ -81,8 +82,9 @@ def default_period_days(config: Mapping[str, Any]) -> int:
 
 def period_days(session: Session, team_id: int, default: int) -> int:
     """How many days a sender waits between two replies from this team (its own setting, else the default)."""
-    own = session.get(MailTeamSetting, team_id)
-    return default if own is None else own.period_days
+    table = MailTeamSetting.__table__
+    own = session.connection().execute(select(table.c.period_days).where(table.c.team_id == team_id)).scalar()
+    return default if own is None else own
 
 
 def set_period_days(session: Session, team_id: int, days: int | None) -> None:
@@ -107,24 +109,26 @@ def claim_sender(session: Session, team_id: int, sender: str, now: datetime, day
     Of several processes asking at once for one sender, exactly one gets True: the update of an
     expired memory and the insert of a new one are each a single statement the database orders.
     """
-    renewed = session.execute(
-        update(MailSenderMemory)
-        .where(MailSenderMemory.team_id == team_id, MailSenderMemory.sender == sender,
-               MailSenderMemory.replied_at <= now - timedelta(days=days))
-        .values(replied_at=now).execution_options(synchronize_session=False))
+    table, connection = MailSenderMemory.__table__, session.connection()
+    renewed = connection.execute(
+        update(table)
+        .where(table.c.team_id == team_id, table.c.sender == sender, table.c.replied_at <= now - timedelta(days=days))
+        .values(replied_at=now))
     if renewed.rowcount == 1:
         return True
-    inserted = session.execute(  # RETURNING: PostgreSQL's driver reports no row count here
-        _insert(session)(MailSenderMemory).values(team_id=team_id, sender=sender, replied_at=now)
-        .on_conflict_do_nothing().returning(MailSenderMemory.team_id))
+    inserted = connection.execute(
+        _insert(session)(table).values(team_id=team_id, sender=sender, replied_at=now)
+        .on_conflict_do_nothing().returning(table.c.team_id))
     return inserted.first() is not None
 
 
-def enqueue(session: Session, **fields: Any) -> MailOutbox:
-    """Queue one reply (its message whole, so a retry sends exactly the same bytes and Message-ID)."""
-    item = MailOutbox(status="queued", attempts=0, next_attempt_at=fields["received_at"], **fields)
-    session.add(item)
-    return item
+def enqueue(session: Session, **fields: Any) -> int:
+    """Queue one reply (its message whole, so a retry sends exactly the same bytes and Message-ID);
+    its id."""
+    table = MailOutbox.__table__
+    return session.connection().execute(
+        insert(table).values(status="queued", attempts=0, next_attempt_at=fields["received_at"], **fields)
+        .returning(table.c.id)).scalar_one()
 
 
 def due_ids(session: Session, now: datetime, limit: int = 20) -> list[int]:

@@ -97,11 +97,11 @@ def test_counters_add_up_across_sessions(mail_db: Any) -> None:
 
 def _queue_one(sessions: sessionmaker[Session], team_id: int, received_at: datetime = T0) -> int:
     with sessions() as session:
-        item = store.enqueue(session, team_id=team_id, team_address="payroll@example.com", recipient="a@example.com",
-                             subject="s", message_id="<m@x>", in_reply_to=None, message=b"Subject: s\r\n\r\nhi\r\n",
-                             received_at=received_at)
+        item_id = store.enqueue(session, team_id=team_id, team_address="payroll@example.com",
+                                recipient="a@example.com", subject="s", message_id="<m@x>", in_reply_to=None,
+                                message=b"Subject: s\r\n\r\nhi\r\n", received_at=received_at)
         session.commit()
-        return item.id
+        return item_id
 
 
 def test_a_lease_goes_to_one_worker_and_lapses(sqlite_db: Any) -> None:
