@@ -400,12 +400,14 @@ def serve(responder: Responder, listen: tuple[str, int], relay: tuple[str, int],
     worker = threading.Thread(target=responder.run_worker, args=(Relay(*relay), stop), name="mail-worker",
                               daemon=True)
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mail-accept")
+    hostname = socket.getfqdn()  # once: aiosmtpd would look it up for every connection
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         handler = _Handler(responder, executor)
         server = await loop.create_server(
-            lambda: HeaderOnlySMTP(handler, data_size_limit=None, enable_SMTPUTF8=True, ident="directory responder", loop=loop),
+            lambda: HeaderOnlySMTP(handler, data_size_limit=None, enable_SMTPUTF8=True, hostname=hostname,
+                                   ident="directory responder", loop=loop),
             host=listen[0], port=listen[1])
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):

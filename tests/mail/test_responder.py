@@ -3,7 +3,9 @@ replies collected by a local SMTP sink acting as its relay (CONTRACT §5)."""
 
 from __future__ import annotations
 
+import queue
 import smtplib
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -237,3 +239,27 @@ def test_responder_processes_share_their_memory(world: MailWorld) -> None:
     assert len(world.sink.wait_for(fresh)) == 1  # the second process answers and sends too
     assert len(world.sink.to(sender)) == 1
     assert [r.recipient for r in world.outbox(team["id"])] == [fresh, sender]
+
+
+def test_when_the_database_is_away_the_mail_server_is_asked_to_retry() -> None:
+    """Nothing is accepted that is not recorded: a "451" makes the sending server try again later."""
+    from sqlalchemy.exc import OperationalError
+
+    from directory.mail.responder import Responder, serve
+
+    def unreachable() -> None:
+        raise OperationalError("connect", {}, Exception("database is away"))
+
+    stop, bound = threading.Event(), queue.Queue()
+    thread = threading.Thread(target=serve, args=(Responder(unreachable), ("127.0.0.1", 0), ("127.0.0.1", 9)),
+                              kwargs={"ready": bound.put, "stop": stop}, daemon=True)
+    thread.start()
+    try:
+        host, port = bound.get(timeout=30)
+        with smtplib.SMTP(host, port, timeout=30) as smtp, pytest.raises(smtplib.SMTPDataError) as refused:
+            smtp.sendmail("a@staff.example.com", ["payroll@example.com"], message("a@staff.example.com", "x"))
+        assert refused.value.smtp_code == 451
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
