@@ -109,6 +109,7 @@ def test_admin_lists_overdue_pages_and_pages_that_fail_readers(app: Flask, clien
     assert "https://forms.example/legal" in attention and "HTTP 404" in attention
     assert "gone.example" not in attention
     assert "Payroll" not in attention
+    assert not re.search(r"<script(?! src=)|\sstyle=|\son[a-z]+=", page)  # the CSP rules of every page
 
 
 def test_admin_sets_the_interval_for_every_page(app: Flask, client: FlaskClient, make_team: Callable[..., Any]) -> None:
