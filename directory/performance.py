@@ -463,28 +463,33 @@ def percent(outcome: Mapping[str, Any]) -> int | None:
 
 
 CHART_WEEKS = 13
-CHART_BAR, CHART_GAP, CHART_HEIGHT, CHART_TOP, CHART_BOTTOM = 28, 8, 100, 18, 22
+CHART_BAR, CHART_GAP, CHART_HEIGHT, CHART_TOP, CHART_BOTTOM, CHART_PAD = 30, 8, 100, 18, 32, 6
 
 
 def trend_chart(weeks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Geometry of the weekly reply-on-time bars, for an inline SVG: each bar carries its value as
-    text, so the chart reads without colour; weeks with nothing measured show a dash."""
+    text, so the chart reads without colour; weeks with nothing measured show a dash. Under each
+    bar the Monday's day, and its month where the month changes."""
     bars = []
+    previous_month = None
     for i, week in enumerate(weeks[-CHART_WEEKS:]):
         ratio = week["reply"]["kept_ratio"]
         height = round((ratio or 0) * CHART_HEIGHT)
-        x = i * (CHART_BAR + CHART_GAP)
+        x = CHART_PAD + i * (CHART_BAR + CHART_GAP)
         monday = date.fromisoformat(week["week"])
         bars.append({
             "x": x, "width": CHART_BAR, "y": CHART_TOP + CHART_HEIGHT - height, "height": height,
             "label": "–" if ratio is None else f"{math.floor(ratio * 100)}%",
             "label_y": CHART_TOP + CHART_HEIGHT - height - 4,
-            "week": f"{monday.day} {monday:%b}", "week_iso": week["week"],
+            "week": f"{monday.day} {monday:%b}", "week_iso": week["week"], "day": str(monday.day),
+            "month": f"{monday:%b}" if monday.month != previous_month else "",
             "measured": week["reply"]["measured"], "kept": week["reply"]["kept"],
         })
-    width = max(len(bars) * (CHART_BAR + CHART_GAP) - CHART_GAP, 1)
+        previous_month = monday.month
+    width = 2 * CHART_PAD + max(len(bars) * (CHART_BAR + CHART_GAP) - CHART_GAP, 1)
     return {"bars": bars, "width": width, "height": CHART_TOP + CHART_HEIGHT + CHART_BOTTOM,
-            "baseline": CHART_TOP + CHART_HEIGHT, "axis_y": CHART_TOP + CHART_HEIGHT + 15}
+            "baseline": CHART_TOP + CHART_HEIGHT, "axis_y": CHART_TOP + CHART_HEIGHT + 14,
+            "month_y": CHART_TOP + CHART_HEIGHT + 27}
 
 
 def page_summary(session: Session, team: Team, now: datetime) -> dict[str, Any] | None:
