@@ -33,6 +33,10 @@ def _host_port(_ctx: click.Context, _param: click.Parameter, value: str) -> tupl
 def mail_responder(listen: tuple[str, int], relay: tuple[str, int]) -> None:
     """Answer mail to team addresses with the team's auto-reply (CONTRACT §5), until stopped.
 
+    Never answers automatic, list or bulk mail, and one sender at most once per period and team
+    (MAIL_RESPONDER_PERIOD_DAYS, default 1). See docs/mail.md.
+
+    \f
     Flask keeps one app context pushed for this whole command; the responder uses none of it
     but the engine: each message gets its own database session.
     """

@@ -209,7 +209,8 @@ class Responder:
         return queued
 
     def _teams_for(self, session: Session, recipients: list[str], counts: Counter[str]) -> list[tuple[str, _Team]]:
-        """(address, team) for each recipient a team answers for; each team once."""
+        """(address, team) for each recipient a team answers for; each team once, in team order (so
+        that two messages claiming the same sender's memories lock them in one order: no deadlock)."""
         found: dict[int, tuple[str, _Team]] = {}
         for rcpt in recipients:
             address = normalize_address(recipient_address(rcpt))
@@ -221,7 +222,7 @@ class Responder:
                 team = self._team(session, head.id, head.version)
                 if team is not None:
                     found[head.id] = (address, team)
-        return list(found.values())
+        return [found[team_id] for team_id in sorted(found)]
 
     def _team(self, session: Session, team_id: int, version: int) -> _Team | None:
         """What a reply needs of a team, loaded once per version (every save bumps it)."""
