@@ -113,8 +113,8 @@ def due_messages(session: Session, now: datetime, site_url: str = "") -> list[Me
             continue
         cycle = item.due_on.isoformat() if item.due_on else "never"
         for recipient in item.owners:
-            # A page found overdue at its first notice gets the overdue message only.
-            if item.state == "due" or (item.team.id, "review_due", cycle, recipient.lower()) in records:
+            # An overdue page gets the overdue message only (an undelivered "due" one is moot by then).
+            if item.state == "due":
                 subject, body = _review_message(item.team, item, "review_due", rule, site_url)
                 add(item.team, "review_due", cycle, recipient, subject, body)
             if item.state == "overdue":

@@ -274,3 +274,20 @@ def test_signs_in_to_the_mail_server_when_told_to(app: Flask, runner: Any, make_
         assert len(inbox.messages) == 1
     finally:
         controller.stop()
+
+
+def test_an_undelivered_due_reminder_gives_way_to_the_overdue_one(app: Flask, smtp: tuple[Inbox, int],
+                                                                  make_team: Callable[..., Any]) -> None:
+    from directory import notify
+
+    inbox, port = smtp
+    make_team(slug="payroll", last_reviewed=days_ago(185), owners=["alice@example.com"])
+    down = notify.SmtpSettings(host="127.0.0.1", port=free_port(), sender="directory@example.com")
+    with app.app_context():
+        session = get_session()
+        assert [m.kind for m, _error in notify.send_due(session, down, datetime.now(UTC)).failed] == ["review_due"]
+        up = notify.SmtpSettings(host="127.0.0.1", port=port, sender="directory@example.com")
+        report = notify.send_due(session, up, datetime.now(UTC) + timedelta(days=30))
+        assert [m.kind for m in report.sent] == ["review_overdue"]
+        assert notify.failed_notifications(session, datetime.now(UTC) + timedelta(days=30)) == []
+    assert [m["Subject"][:8] for m in inbox.to("alice@example.com")] == ["Overdue:"]
