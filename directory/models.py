@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -252,8 +252,8 @@ class ServiceRequest(Base):
         Index("ix_service_requests_team_id_received_at", "team_id", "received_at"),
         # Covers every column `performance` reads, in its grouping order: a window is answered from
         # this index alone, without sorting (the query bounds `week` as well as `received_at`).
-        Index("ix_service_requests_tally", "team_id", "week", "service", "received_at",
-              "reply_settled_at", "reply_kept", "done_settled_at", "done_kept"),
+        Index("ix_service_requests_tally", "team_id", "week", "service", "received_us",
+              "reply_settled_us", "reply_kept", "done_settled_us", "done_kept"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -266,11 +266,14 @@ class ServiceRequest(Base):
     reply_by: Mapped[datetime | None] = mapped_column(default=None)
     done_by: Mapped[datetime | None] = mapped_column(default=None)
     # Each promise's verdict and the instant it became known: the event's, when it came in time;
-    # else the promise's own instant, when it was broken. None without a promise.
+    # else the promise's own instant, when it was broken. None without a promise. Instants that
+    # the measuring query compares are also kept as microseconds since the epoch: integers compare
+    # at half the cost of stored date-time text, and keep its covering index narrow.
     reply_kept: Mapped[bool | None] = mapped_column(default=None)
-    reply_settled_at: Mapped[datetime | None] = mapped_column(default=None)
+    reply_settled_us: Mapped[int | None] = mapped_column(BigInteger, default=None)
     done_kept: Mapped[bool | None] = mapped_column(default=None)
-    done_settled_at: Mapped[datetime | None] = mapped_column(default=None)
+    done_settled_us: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    received_us: Mapped[int] = mapped_column(BigInteger)
     # Monday of the week of `received_at` in the team's time zone then: the weekly trend's key.
     week: Mapped[date]
     revision_number: Mapped[int]

@@ -9,7 +9,7 @@ window is one grouped query over the (team_id, received_at) index.
 Judging "as of `until`" (exclusive, like the window): an event counts once it has happened before
 then (kept when at or before its promise); a promise whose instant passed before `until` without its
 event is not kept; a promise still ahead with no event is not measured yet. Each row therefore
-stores its verdict with the instant it became known (`*_settled_at`: the event's when in time, else
+stores its verdict with the instant it became known (`*_settled_us`: the event's when in time, else
 the promise's), and a promise is measured as of `until` exactly when that instant is before it.
 """
 
@@ -138,6 +138,17 @@ class Promiser:
 _STATUS_TAKES_ZONE = "timezone" in inspect.signature(hours.team_status).parameters
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_us(instant: datetime | None) -> int | None:
+    """Microseconds since 1970 (exact: no rounding), for the integer columns the measuring reads."""
+    if instant is None:
+        return None
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 def _verdict(promise: datetime | None, event: datetime | None) -> tuple[bool | None, datetime | None]:
     """Kept or not, and the instant that became known; (None, None) without a promise."""
     if promise is None:
@@ -188,9 +199,10 @@ def _checked(report: Report, promiser: Promiser, zone: ZoneInfo) -> tuple[dict[s
         "reply_by": reply_by,
         "done_by": done_by,
         "reply_kept": reply_kept,
-        "reply_settled_at": reply_settled_at,
+        "reply_settled_us": epoch_us(reply_settled_at),
         "done_kept": done_kept,
-        "done_settled_at": done_settled_at,
+        "done_settled_us": epoch_us(done_settled_at),
+        "received_us": epoch_us(received_at),
         "week": promised["week"],
         "revision_number": promised["revision_number"],
     }, {}
@@ -236,7 +248,8 @@ class ImportResult:
 
 
 _COMPARED = ("received_at", "first_reply_at", "resolved_at", "service", "reply_by", "done_by",
-             "reply_kept", "reply_settled_at", "done_kept", "done_settled_at", "week", "revision_number")
+             "reply_kept", "reply_settled_us", "done_kept", "done_settled_us", "received_us", "week",
+             "revision_number")
 
 
 def import_requests(
@@ -325,18 +338,20 @@ def _tallies(until: datetime) -> list[Any]:
     """Four sums over the rows of a group: reply measured and kept, resolution measured and kept."""
     r = ServiceRequest
 
-    def measured(settled_at: Any) -> Any:
-        return func.coalesce(func.sum(case((settled_at < until, 1), else_=0)), 0)
+    until_us = epoch_us(until)
 
-    def kept(settled_at: Any, verdict: Any) -> Any:
-        return func.coalesce(func.sum(case((and_(settled_at < until, verdict.is_(True)), 1), else_=0)), 0)
+    def measured(settled_us: Any) -> Any:
+        return func.coalesce(func.sum(case((settled_us < until_us, 1), else_=0)), 0)
+
+    def kept(settled_us: Any, verdict: Any) -> Any:
+        return func.coalesce(func.sum(case((and_(settled_us < until_us, verdict.is_(True)), 1), else_=0)), 0)
 
     return [
         func.count().label("requests"),
-        measured(r.reply_settled_at).label("reply_measured"),
-        kept(r.reply_settled_at, r.reply_kept).label("reply_kept"),
-        measured(r.done_settled_at).label("done_measured"),
-        kept(r.done_settled_at, r.done_kept).label("done_kept"),
+        measured(r.reply_settled_us).label("reply_measured"),
+        kept(r.reply_settled_us, r.reply_kept).label("reply_kept"),
+        measured(r.done_settled_us).label("done_measured"),
+        kept(r.done_settled_us, r.done_kept).label("done_kept"),
     ]
 
 
@@ -350,8 +365,8 @@ def _window(stmt: Select[Any], team: Team, since: datetime, until: datetime) -> 
     zone's local date can stray from UTC) change no answer: they let the covering index, which
     leads with the week, serve the query in its grouping order."""
     return stmt.where(ServiceRequest.team_id == team.id, ServiceRequest.week >= _monday(since, -7),
-                      ServiceRequest.week <= _monday(until, 7), ServiceRequest.received_at >= since,
-                      ServiceRequest.received_at < until)
+                      ServiceRequest.week <= _monday(until, 7), ServiceRequest.received_us >= epoch_us(since),
+                      ServiceRequest.received_us < epoch_us(until))
 
 
 def _outcome(measured: int, kept: int) -> dict[str, Any]:
