@@ -289,7 +289,7 @@ class SearchService:
         def ask() -> SearchResults:
             return self.index.query(q, filters=filters, open_ids=open_ids, open_now=open_now,
                                     page=page, page_size=page_size, review_cutoffs=cutoffs,
-                                    semantic=self.semantic.similarities(q))
+                                    semantic=self.semantic.for_query(q))
 
         try:
             return self._answer(ask, newest)

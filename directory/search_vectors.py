@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -156,18 +156,28 @@ class SemanticRanker:
             log.exception("semantic search: computing team vectors failed; search ranks by words alone")
 
     # -- answering ------------------------------------------------------------------------------
-    def similarities(self, q: str) -> tuple[int, dict[int, float]] | None:
-        """(vectors' generation, team id -> cosine similarity) for a query, or None when search
-        must rank by words alone (no model, vectors still loading, nothing worth embedding)."""
-        q = (q or "").strip()
-        if not q or q == "*" or not self.enabled:
+    def for_query(self, q: str) -> tuple[int, Callable[[str, dict[str, str]], dict[int, float]]] | None:
+        """(the vectors' version, (query, corrected words) -> {team id: cosine similarity}) for the
+        index, or None when search must rank by words alone (no model, vectors still loading, an
+        empty query). The index calls it only when it has no cached answer."""
+        if not self.enabled or not (q or "").strip() or q.strip() == "*":
             return None
         try:
             if not self.ensure_loaded():
                 return None
-            encoder = self.encoder()
-            assert encoder is not None
-            return self.vectors.generation, self.vectors.similarities(encoder.encode_query(q))
+        except Exception:
+            log.exception("semantic search: loading team vectors failed; ranking by words alone")
+            return None
+        return self.vectors.generation, self.similarities
+
+    def similarities(self, q: str, corrected: dict[str, str] | None = None) -> dict[int, float]:
+        """Team id -> cosine similarity of its best passage to the query ({} when it fails), with
+        the index's spelling corrections applied to the words the model does not know."""
+        encoder = self.encoder()
+        if encoder is None:
+            return {}
+        try:
+            return self.vectors.similarities(encoder.encode_query(encoder.respell(q.strip(), corrected or {})))
         except Exception:
             log.exception("semantic search failed for this query; ranking by words alone")
-            return None
+            return {}

