@@ -1,7 +1,7 @@
 """Promises kept: requests a team received, judged against what its page promised when each arrived.
 
-A request's promises (`reply_by`, `done_by`) are computed once, when it is recorded, by the hours
-engine (`hours.team_status`, the computation behind `/status`) from the team's revision in force
+A request's promises (`reply_by`, `done_by`) are computed once, when it is recorded, by the one
+status policy behind `/status` (`directory.status`: the hours engine) from the team's revision in force
 at `received_at`: the time zone, hours, holidays and closures of that moment. They are stored with
 the event's verdict, so a later edit of the team never rewrites a past judgement, and measuring a
 window is one grouped query over the (team_id, received_at) index.
@@ -16,7 +16,6 @@ the promise's), and a promise is measured as of `until` exactly when that instan
 from __future__ import annotations
 
 import bisect
-import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from directory import hours
+from directory import hours, status
 from directory.errors import DirectoryError, Forbidden
 from directory.models import Revision, ServiceRequest, SlugAlias, Team, utcnow
 from directory.services import Actor
@@ -100,10 +99,7 @@ class Promiser:
 
     def _schedule(self, number: int, data: dict[str, Any]) -> hours.Schedule | None:
         if number not in self._schedules:
-            try:
-                self._schedules[number] = hours.Schedule.from_team(data.get("hours"), data.get("timezone") or "UTC")
-            except (ValueError, KeyError, TypeError):  # stored data that no longer reads: no promise
-                self._schedules[number] = None
+            self._schedules[number] = status.schedule_of(data)
         return self._schedules[number]
 
     def service_names(self, at: datetime) -> dict[str, str]:
@@ -121,21 +117,14 @@ class Promiser:
         number, data = self.revision_at(at)
         offered = [s for s in data.get("services") or [] if isinstance(s, Mapping)]
         wanted = [s for s in offered if service is not None and _key(str(s.get("name") or "")) == _key(service)]
-        schedule = self._schedule(number, data)
-        zone = {"timezone": data.get("timezone")} if _STATUS_TAKES_ZONE else {}
-        status = hours.team_status(schedule, at, data.get("response_time"), wanted[:1], **zone)
-        local = at.astimezone(timezone_of(data.get("timezone")))
+        found = status.numbers({**data, "services": wanted[:1]}, at, self._schedule(number, data))
+        local = at.astimezone(timezone_of(status.timezone_of(data)))
         return {
-            "reply_by": status["reply_by"],
-            "done_by": status["services"][0]["done_by"] if wanted else None,
+            "reply_by": found["reply_by"],
+            "done_by": found["services"][0]["done_by"] if wanted else None,
             "week": local.date() - timedelta(days=local.weekday()),
             "revision_number": number,
         }
-
-
-# `/status` counts calendar durations in the team's zone when it publishes no hours; pass the zone
-# wherever the engine takes it, so the promise is always the one `/status` made.
-_STATUS_TAKES_ZONE = "timezone" in inspect.signature(hours.team_status).parameters
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
