@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from directory import hours, status
@@ -213,13 +214,17 @@ def record_request(session: Session, team: Team, report: Report, actor: Actor) -
     if errors or row is None:
         raise InvalidRequest("The request cannot be recorded: " + "; ".join(
             f"{field}: {', '.join(messages)}" for field, messages in errors.items()), errors)
-    existing = session.scalar(select(ServiceRequest).where(
-        ServiceRequest.team_id == team.id, ServiceRequest.external_id == row["external_id"]))
+    same_id = select(ServiceRequest).where(
+        ServiceRequest.team_id == team.id, ServiceRequest.external_id == row["external_id"])
+    existing = session.scalar(same_id)
     if existing is None:
-        existing = ServiceRequest(**row, recorded_at=utcnow(), updated_at=utcnow())
-        session.add(existing)
-        session.flush()
-        return existing, True
+        try:
+            with session.begin_nested():  # another worker may record the same id at this moment
+                existing = ServiceRequest(**row, recorded_at=utcnow(), updated_at=utcnow())
+                session.add(existing)
+            return existing, True
+        except IntegrityError:
+            existing = session.scalars(same_id).one()  # theirs won: this report updates it
     changed = {k: v for k, v in row.items() if getattr(existing, k) != v}
     if changed:
         for key, value in changed.items():

@@ -179,6 +179,29 @@ def test_the_same_id_again_updates_and_never_double_counts(team: Team, session: 
     assert performance.performance(session, team, utc(2026, 3, 1), utc(2026, 4, 1))["reply"]["kept"] == 1
 
 
+def test_a_concurrent_first_report_of_the_same_id_becomes_an_update(team: Team, session: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers recording a new id at once: the unique key stops the second insert, which then
+    updates the first row instead of failing (no 500, no double count)."""
+    record(session, team, "T-1", FRI_BEFORE_DST)
+    real, missed = session.scalar, []
+
+    def unseen_once(stmt: Any, *args: Any, **kwargs: Any) -> Any:
+        if "service_requests" in str(stmt) and not missed:
+            missed.append(stmt)
+            return None  # as if the other worker's row were not yet visible
+        return real(stmt, *args, **kwargs)
+
+    monkeypatch.setattr(session, "scalar", unseen_once)
+    row, created = performance.record_request(
+        session, team, Report(id="T-1", received_at=FRI_BEFORE_DST, first_reply_at=utc(2026, 3, 30, 9)), ADMIN)
+    session.commit()
+    assert missed and not created
+    monkeypatch.undo()
+    assert session.scalar(select(func.count()).select_from(ServiceRequest)) == 1
+    assert row.reply_kept is True
+
+
 @pytest.mark.parametrize(("report", "field"), [
     (Report(id="x", received_at=FRI_BEFORE_DST, first_reply_at=FRI_BEFORE_DST - timedelta(seconds=1)),
      "first_reply_at"),
