@@ -99,6 +99,7 @@ class MailWorld:
     log_path: Path
     other_port: int
     """A second responder process on the same database."""
+    pool: list[dict[str, Any]] = field(default_factory=list)
 
     def send(self, mail_from: str, rcpt_tos: list[str], message: bytes | str, *, port: int | None = None) -> None:
         """Hand a message to the responder as a mail server would; raises unless it is accepted."""
@@ -108,18 +109,28 @@ class MailWorld:
         assert not refused
 
     def team(self, **overrides: Any) -> dict[str, Any]:
-        """A new team with a unique slug and mailbox (so tests sharing the responder stay apart)."""
-        key = uuid.uuid4().hex[:8]
-        address = overrides.pop("address", f"team-{key}@example.com")
-        doc = team_doc(slug=f"team-{key}", name=overrides.pop("name", f"Team {key}"),
-                       contacts=[{"kind": "email", "value": address, "label": "Team mailbox"}], **overrides)
+        """A new team with a unique slug and mailbox (so tests sharing the responder stay apart);
+        from the pool made in advance unless it must have something of its own."""
+        if not overrides and self.pool:
+            return self.pool.pop()
+        return self.teams(1, **overrides)[0]
+
+    def teams(self, count: int, **overrides: Any) -> list[dict[str, Any]]:
+        """`count` new teams, saved in one transaction (each save updates the search index too)."""
         from api.schemas import load_team
 
+        made = []
         with self.app.app_context():
             session = get_session()
-            team = services.create_team(session, load_team(doc), ADMIN)
+            for _ in range(count):
+                key = uuid.uuid4().hex[:8]
+                address = f"team-{key}@example.com"
+                doc = team_doc(slug=f"team-{key}", name=f"Team {key}",
+                               contacts=[{"kind": "email", "value": address, "label": "Team mailbox"}])
+                doc.update(overrides)
+                made.append((services.create_team(session, load_team(doc), ADMIN), address))
             session.commit()
-            return {**services.team_document(team), "address": address, "id": team.id}
+            return [{**services.team_document(team), "address": address, "id": team.id} for team, address in made]
 
     def outbox(self, team_id: int) -> list[Any]:
         with self.app.app_context():
@@ -192,10 +203,12 @@ def world(mail_app: Flask, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     logs = tmp_path_factory.mktemp("logs")
     started = [spawn_responder(mail_app, logs, sink.port) for _ in range(2)]
     try:
+        (process, port, log_path), (_other, other_port, _other_log) = started
+        world = MailWorld(mail_app, sink, port, process, log_path, other_port)
+        world.pool = world.teams(48)  # while the processes start
         for process, port, log_path in started:
             wait_listening(process, port, log_path)
-        (process, port, log_path), (_other, other_port, _other_log) = started
-        yield MailWorld(mail_app, sink, port, process, log_path, other_port)
+        yield world
     finally:
         for process, _port, _log in started:
             stop_responder(process)
