@@ -67,7 +67,7 @@ def main() -> None:
         if i % 2 == 0:
             team["hours"] = WEEKDAY_HOURS
     (work / "teams.json").write_text(json.dumps(teams))
-    env = dict(os.environ, DIRECTORY_INSTANCE=str(work), SECRET_KEY="bench")
+    env = dict(os.environ, DIRECTORY_INSTANCE=str(work), SECRET_KEY="bench", SEARCH_SEMANTIC="0")  # words: bench_semantic.py
     env.pop("DATABASE_URL", None)
     started = time.perf_counter()
     subprocess.run([str(Path(sys.executable).parent / "directory"), "import", str(work / "teams.json")],
@@ -81,7 +81,7 @@ def main() -> None:
     print(f"directory reindex (index rebuilt from the database): {time.perf_counter() - started:.1f} s")
 
     # This process now plays one server: it opens the index and answers searches.
-    app = create_app({"INSTANCE_PATH": str(work), "SECRET_KEY": "bench"})
+    app = create_app({"INSTANCE_PATH": str(work), "SECRET_KEY": "bench", "SEARCH_SEMANTIC": False})
     client = app.test_client()
     search = app.extensions["directory_search"]
     queries = mixed_queries(args.queries, seed=1)
