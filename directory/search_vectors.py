@@ -24,7 +24,7 @@ from search import semantic
 log = logging.getLogger(__name__)
 
 BATCH_TEAMS = 64          # teams embedded, then stored, per batch
-INLINE_TEAMS = 200        # at most this many missing vectors are computed within the search that needs them
+INLINE_TEAMS = 20         # at most this many missing vectors are computed within the search that needs them
 
 
 class SemanticRanker:
@@ -151,6 +151,12 @@ class SemanticRanker:
             with self._load_lock:
                 self.vectors.update(found, replace=True)
                 self.vectors.loaded = True
+            # Teams written meanwhile had their vectors stored but not held here: pick them up.
+            with self.factory() as session:
+                current = [dict(data, id=team_id) for team_id, data in
+                           session.execute(select(Team.id, Team.data).where(Team.archived_at.is_(None)))]
+                gone = set(found) - {doc["id"] for doc in current}
+                self.vectors.update(self.vectors_for(session, current), gone)
             log.info("semantic search: vectors of %d teams computed", len(found))
         except Exception:
             log.exception("semantic search: computing team vectors failed; search ranks by words alone")

@@ -105,3 +105,28 @@ def test_search_stays_lexical_when_the_model_is_unavailable(tmp_path: Path, monk
     assert [h["slug"] for h in hits] == ["payroll"]
     assert client.get("/healthz").get_json()["semantic"] == "unavailable"
     assert "semantic search unavailable" in caplog.text
+
+
+def test_many_missing_vectors_are_computed_in_the_background_while_search_answers_by_words(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import directory.search_vectors as search_vectors
+    from api.schemas import load_team
+    from directory import services
+    from tests.conftest import ADMIN, team_doc
+
+    words_only = make_app(tmp_path, SEARCH_SEMANTIC=False)  # e.g. imported where the model was missing
+    with words_only.app_context():
+        session = get_session()
+        for slug, name in (("payroll", "Payroll"), ("service-desk", "IT Service Desk")):
+            services.create_team(session, load_team(team_doc(slug=slug, name=name, contacts=[])), ADMIN)
+        session.commit()
+        assert session.query(TeamVector).count() == 0
+    monkeypatch.setattr(search_vectors, "INLINE_TEAMS", 1)
+    app = make_app(tmp_path / "later", DATABASE_URL=words_only.config["DATABASE_URL"])
+    client = app.test_client()
+    assert client.get("/api/v1/search?q=payroll").get_json()["results"][0]["slug"] == "payroll"
+    ranker = app.extensions["directory_search"].semantic
+    assert ranker._filler is not None
+    ranker._filler.join(60)
+    assert ranker.vectors.loaded and len(ranker.vectors) == 2
+    assert client.get("/healthz").get_json()["semantic"] == "ok"
