@@ -61,6 +61,9 @@ def make_app(tmp_path: Path, **config: Any) -> Flask:
         "SECRET_KEY": "test-secret",
         "TESTING": True,
         "WTF_CSRF_ENABLED": True,
+        # Words only, unless a test asks for meaning (tests/search/test_semantic.py and the sparse
+        # relevance test): embedding every team written would slow the whole suite for nothing.
+        "SEARCH_SEMANTIC": False,
     }
     settings.update(config)
     app = create_app(settings)

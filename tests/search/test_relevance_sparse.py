@@ -45,7 +45,7 @@ def sparse_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     teams = json.loads(_eval_file("teams.json").read_text(encoding="utf-8"))
     records, problems = load_teams([{k: team[k] for k in SPARSE_FIELDS if k in team} for team in teams])
     assert not problems, problems
-    app = make_app(tmp_path_factory.mktemp("sparse"))
+    app = make_app(tmp_path_factory.mktemp("sparse"), SEARCH_SEMANTIC=True)
     with app.app_context():
         session = get_session()
         services.import_teams(session, records, services.Actor(name="test", is_admin=True))

