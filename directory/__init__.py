@@ -68,8 +68,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         """For load balancers: the process answers (touches neither database nor index).
 
         `search` is "rebuilding" while this process rebuilds a lost index (searches then answer
-        from the database), else "ok"; still a 200, since the app answers. `semantic` is "ok", or
-        "unavailable" when the model cannot be loaded (search then ranks by words alone)."""
+        from the database), else "ok"; still a 200, since the app answers. `semantic` is "ok",
+        "loading" while missing team vectors are computed, "unavailable" when the model cannot be
+        loaded, "off" by SEARCH_SEMANTIC (the last three: search ranks by words alone)."""
         return {"status": "ok", "search": app.extensions["directory_search"].status(),
                 "semantic": app.extensions["directory_search"].semantic.status()}
 

@@ -143,13 +143,13 @@ def test_searches_answer_from_the_database_while_one_background_rebuild_runs(
     assert answers == [(200, ["payroll"])] * 6
     assert gated.started.wait(WAIT) and gated.calls == 1
     health = client.get("/healthz")
-    assert (health.status_code, health.json) == (200, {"status": "ok", "search": "rebuilding"})
+    assert (health.status_code, health.json) == (200, {"status": "ok", "search": "rebuilding", "semantic": "off"})
     # The database fallback matches names, not summaries: "payslip" is only in the index.
     assert slugs(client, "payslip") == []
 
     gated.gate.set()
     assert service.wait_rebuilt(WAIT)
-    assert client.get("/healthz").json == {"status": "ok", "search": "ok"}
+    assert client.get("/healthz").json == {"status": "ok", "search": "ok", "semantic": "off"}
     body = client.get("/api/v1/search?q=payslip").json
     assert [hit["slug"] for hit in body["results"]] == ["payroll"]
     assert any("<mark>" in html for html in body["results"][0]["highlights"].values())
@@ -306,5 +306,5 @@ def test_healthz_never_touches_the_index(apps: Callable[..., Flask], tmp_path: P
     for name in ("is_usable", "state", "query", "rebuild", "apply"):
         monkeypatch.setattr(service.index, name, touched)
     health = app.test_client().get("/healthz")
-    assert (health.status_code, health.json) == (200, {"status": "ok", "search": "ok"})
+    assert (health.status_code, health.json) == (200, {"status": "ok", "search": "ok", "semantic": "off"})
     assert not (tmp_path / "index").exists()
