@@ -53,6 +53,7 @@ bench: install-test
 	$(BIN)/python benchmarks/bench_search.py
 	$(BIN)/python benchmarks/bench_api.py
 	$(BIN)/python benchmarks/bench_pages.py
+	$(BIN)/python benchmarks/bench_mail.py
 	$(BIN)/python benchmarks/bench_performance.py
 
 clean:
