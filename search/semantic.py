@@ -365,6 +365,9 @@ class TeamVectors:
                     return {}
                 self._matrix = np.ascontiguousarray(np.concatenate(blocks), dtype=np.float32)
                 self._starts = np.cumsum([0] + [len(b) for b in blocks[:-1]])
+                # Each team's entry becomes a view into the matrix: the vectors are held once.
+                for team_id, start, block in zip(self._ids, self._starts.tolist(), blocks, strict=True):
+                    self._teams[team_id] = (self._teams[team_id][0], self._matrix[start:start + len(block)])
             matrix, starts, ids = self._matrix, self._starts, self._ids
         best = np.maximum.reduceat(matrix @ query, starts)
         return dict(zip(ids, best.tolist(), strict=True))

@@ -138,3 +138,16 @@ def test_many_missing_vectors_are_computed_in_the_background_while_search_answer
     ranker._filler.join(60)
     assert ranker.vectors.loaded and len(ranker.vectors) == 2
     assert client.get("/healthz").get_json()["semantic"] == "ok"
+
+
+def test_a_team_scores_by_its_best_passage_and_updates_replace_or_remove_it() -> None:
+    import numpy as np
+
+    vectors = semantic.TeamVectors()
+    vectors.update({1: ("a", np.eye(3, 384, dtype=np.float32)), 2: ("b", np.eye(2, 384, k=5, dtype=np.float32))})
+    query = np.zeros(384, dtype=np.float32)
+    query[5] = 1.0
+    assert vectors.similarities(query) == {1: 0.0, 2: 1.0}
+    vectors.update({3: ("c", np.eye(1, 384, k=5, dtype=np.float32) * 0.5)}, removed=[1])
+    assert vectors.similarities(query) == {2: 1.0, 3: 0.5}
+    assert vectors.hash_of(2) == "b" and vectors.hash_of(1) is None
