@@ -132,10 +132,9 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(StaleDataError, _stale)
 
     from api import auto_reply, departments, search, teams
+    from api import calendar as calendar_api
     from api import performance as performance_api
     from directory.security import csrf
-
-    from api import calendar as calendar_api
 
     for blp in (teams.blp, departments.blp, search.blp, auto_reply.blp, performance_api.blp, calendar_api.blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX)
