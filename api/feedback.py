@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Response, current_app, url_for
 from flask.views import MethodView
@@ -198,8 +197,5 @@ class FeedbackLink(MethodView):
 
 
 def feedback_links(team_id: int, slug: str, request_id: str) -> dict[str, Any]:
-    signature = feedback.link_signature(current_app.config["SECRET_KEY"], team_id, request_id)
-    base = site_url() + url_for("feedback_pages.give", slug=slug)
-    query = {"r": request_id, "sig": signature}
-    return {"url": f"{base}?{urlencode(query)}",
-            "ratings": {str(n): f"{base}?{urlencode({**query, 'rating': n})}" for n in range(1, 6)}}
+    page = site_url() + url_for("feedback_pages.give", slug=slug)
+    return feedback.signed_links(current_app.config["SECRET_KEY"], team_id, page, request_id)

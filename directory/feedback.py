@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -390,6 +391,13 @@ def link_signature(secret: str | bytes, team_id: int, request_id: str) -> str:
     key = secret.encode() if isinstance(secret, str) else secret
     message = f"feedback-link\0{team_id}\0{request_id}".encode("utf-8", "surrogatepass")
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def signed_links(secret: str | bytes, team_id: int, page_url: str, request_id: str) -> dict[str, Any]:
+    """The "How did we do?" links for one request: the form, and one per preselected rating."""
+    query = {"r": request_id, "sig": link_signature(secret, team_id, request_id)}
+    return {"url": f"{page_url}?{urlencode(query)}",
+            "ratings": {str(n): f"{page_url}?{urlencode({**query, 'rating': n})}" for n in range(1, 6)}}
 
 
 def link_is_valid(secret: str | bytes, team_id: int, request_id: str | None, signature: str | None) -> bool:

@@ -149,9 +149,10 @@ def _inbox(team: Team, errors: dict[str, list[str]] | None = None, values: dict[
     link = None
     wanted = (request.args.get("request_id") or "").strip()
     if wanted:
-        from api.feedback import feedback_links
-
-        link = {"request_id": wanted, **feedback_links(team.id, team.slug, wanted[:feedback.REQUEST_ID_MAX])}
+        page = (current_app.config.get("SITE_URL") or request.host_url.rstrip("/")) + url_for(
+            "feedback_pages.give", slug=team.slug)
+        link = {"request_id": wanted, **feedback.signed_links(
+            current_app.config["SECRET_KEY"], team.id, page, wanted[:feedback.REQUEST_ID_MAX])}
     return render_template(
         "feedback/inbox.html", team=team, data=team.data, now=utcnow(),
         follow_ups=feedback.follow_ups_for_owners(session, team),
