@@ -599,6 +599,9 @@ def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
             self.cfg.set("preload_app", False)
+            # gunicorn's control socket lives at one path per user; several directories served
+            # side by side (hosts, tests) would contend for it, and nothing here uses it.
+            self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Flask:
             return _create_app()

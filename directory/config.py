@@ -69,7 +69,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # second); larger ones rebuild in the background while search answers from the database.
         "SEARCH_INLINE_REBUILD_TEAMS": int(os.environ.get("SEARCH_INLINE_REBUILD_TEAMS", "100")),
         # Blend meaning into search ranking (search/semantic.py); off: words alone.
-        "SEARCH_SEMANTIC": _bool("SEARCH_SEMANTIC", True),
+        "SEARCH_SEMANTIC": _bool("SEARCH_SEMANTIC", False),
         "AUTO_REPLY_RENDERS_PER_MINUTE": int(os.environ.get("AUTO_REPLY_RENDERS_PER_MINUTE", "3")),
         # The organisation's mail server, for `directory notify` (review reminders to owners).
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),

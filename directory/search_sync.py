@@ -111,7 +111,7 @@ class SearchService:
         self.factory = factory
         self.engine = factory.kw["bind"]
         self.open_now = OpenNow()
-        self.semantic = SemanticRanker(factory, enabled=bool(app.config.get("SEARCH_SEMANTIC", True)))
+        self.semantic = SemanticRanker(factory, enabled=bool(app.config.get("SEARCH_SEMANTIC", False)))
         self._lock = threading.Lock()
         # Whoosh's file lock is per process: threads of one process take turns here.
         self._write_lock = threading.RLock()
