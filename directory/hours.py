@@ -310,7 +310,7 @@ def _validate_closures(closures: object, errors: dict[str, list[str]]) -> None:
             if key not in closure or closure[key] is None:
                 _add(errors, f"{path}.{key}", "required")
                 continue
-            value = _parse_closure_bound(closure[key])
+            value = parse_local_bound(closure[key])
             if value is None:
                 _add(
                     errors,
@@ -330,7 +330,8 @@ def _validate_closures(closures: object, errors: dict[str, list[str]]) -> None:
             _add(errors, f"{path}.end", "must be after start")
 
 
-def _parse_closure_bound(value: object) -> date | datetime | None:
+def parse_local_bound(value: object) -> date | datetime | None:
+    """A closure's or notice's bound: a local date or a naive local date-time; None when neither."""
     if not isinstance(value, str):
         return None
     try:
@@ -526,8 +527,8 @@ class Schedule:
         whole: list[tuple[int, int]] = []  # inclusive date ordinals
         partial: dict[int, list[Segment]] = {}
         for raw in closures:
-            start_v = _parse_closure_bound(raw["start"])
-            end_v = _parse_closure_bound(raw["end"])
+            start_v = parse_local_bound(raw["start"])
+            end_v = parse_local_bound(raw["end"])
             if isinstance(start_v, datetime) and isinstance(end_v, datetime):
                 closure = _Closure(start_v, end_v, raw.get("reason"), dict(raw))
             elif isinstance(start_v, date) and isinstance(end_v, date):

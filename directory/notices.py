@@ -12,12 +12,13 @@ owners are reminded of it (`reminders_due`). A notice is active at `at` when
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from directory.hours import parse_local_bound
 
 LEVELS = ("info", "warning")
 MESSAGE_MAX = 500
@@ -25,22 +26,7 @@ NOTICES_MAX = 20
 REMINDER_AFTER = timedelta(days=14)
 """An open-ended notice older than this earns its owners a reminder that it is still up."""
 
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-
-
-def parse_bound(value: object) -> date | datetime | None:
-    """A `starts`/`ends` value as a local date or naive local date-time; None when it is neither."""
-    if not isinstance(value, str):
-        return None
-    try:
-        if _DATE_RE.fullmatch(value):
-            return date.fromisoformat(value)
-        if _DATETIME_RE.fullmatch(value):
-            return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return None
+parse_bound = parse_local_bound  # one reading of local bounds, shared with closures
 
 
 def _what(value: object) -> str:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request, url_for
@@ -19,11 +17,12 @@ from sqlalchemy import func, select
 
 from directory import auth, kudos, people, recognition, services, surveys
 from directory.db import get_session
-from directory.errors import DirectoryError, Forbidden
+from directory.errors import DirectoryError
 from directory.models import Kudos, Team
 from directory.services import Actor
 from directory.text import storable
 from directory.web import utcnow
+from directory.web.admin import admin_only
 from directory.web.editing import signed_in
 
 bp = Blueprint("recognition", __name__)
@@ -38,18 +37,6 @@ def _actor() -> Actor:
     actor = auth.current_actor()
     assert actor is not None
     return actor
-
-
-def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    @signed_in
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        actor = auth.current_actor()
-        if actor is None or not actor.is_admin:
-            raise Forbidden("Only the directory's administrators can use this page.")
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def _download(rows: list[list[Any]], name: str) -> Response:
