@@ -189,6 +189,10 @@ class Performance(MethodView):
 class WeeklyPerformance(MethodView):
     @blp.arguments(WeeklyArgsSchema, location="query")
     @blp.response(200, WeeklySchema, content_type="application/json")
+    @blp.doc(responses={200: {"content": {"text/csv": {
+        "schema": {"type": "string"},
+        "example": "week,requests,reply_measured,reply_kept,reply_kept_ratio,resolution_measured,"
+                   "resolution_kept,resolution_kept_ratio\r\n2026-11-30,12,10,9,0.9,4,4,1.0\r\n"}}}})
     @blp.alt_response(404, schema="Error")
     def get(self, args: dict[str, Any], slug: str) -> Any:
         """The same figures week by week (`format=csv` for a spreadsheet)."""
