@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_search import pct, rss_mb  # noqa: E402
+from bench_search import pct, rss_mb, time_api_searches  # noqa: E402
 from bench_search_raw import mixed_queries, synthetic_teams  # noqa: E402
 
 
@@ -100,14 +100,7 @@ def main() -> None:
 
     client = restarted.test_client()
     queries = mixed_queries(args.queries, seed=1)
-    for q in mixed_queries(20, seed=99):
-        client.get("/api/v1/search", query_string={"q": q})
-    api_ms: list[float] = []
-    for q in queries:
-        started = time.perf_counter()
-        response = client.get("/api/v1/search", query_string={"q": q})
-        api_ms.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.json
+    api_ms = time_api_searches(client, queries)
     serving_rss = rss_mb()
 
     raw = SearchIndex(restarted.extensions["directory_search"].index.path, ROOT / "seeds" / "synonyms.txt")
