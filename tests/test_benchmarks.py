@@ -29,3 +29,16 @@ def test_search_benchmark_prints_its_figures() -> None:
 def test_raw_search_benchmark_prints_its_figures() -> None:
     out = run("benchmarks/bench_search_raw.py", "--teams", "150", "--queries", "40", "--updates", "3")
     assert "median" in out.lower()
+
+
+def test_module_table_counts_lines_long_functions_and_complexity(tmp_path: Path) -> None:
+    package = tmp_path / "directory"
+    package.mkdir()
+    (package / "small.py").write_text("def f(x):\n    return x\n")
+    branches = "\n".join(f"    if x == {i}:\n        return {i}" for i in range(20))
+    (package / "big.py").write_text(f"def g(x):\n{branches}\n    return -1\n")
+    out = run("benchmarks/module_table.py", str(tmp_path))
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith("directory/")}
+    assert rows["directory/small.py"] == ["2", "0", "1"]
+    assert rows["directory/big.py"] == ["42", "1", "21"]
+    assert "worst function g (21)" in out
