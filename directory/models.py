@@ -65,6 +65,9 @@ class Team(Base):
     revisions: Mapped[list[Revision]] = relationship(
         back_populates="team", cascade="all, delete-orphan", order_by="Revision.number.desc()"
     )
+    search_terms: Mapped[list[TeamSearchTerm]] = relationship(
+        cascade="all, delete-orphan", order_by="TeamSearchTerm.term", passive_deletes=True
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -566,3 +569,70 @@ class TeamVector(Base):
     content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32 rows of 384, one per chunk of text
     model: Mapped[str] = mapped_column(String(100))
+
+
+class SearchEvent(Base):
+    """One page of search results someone was shown (`directory.search_learning`).
+
+    `searcher` is a keyed hash of a random value kept in the reader's session, never of the account,
+    so that choices and rephrasings of one visit can be told apart from other people's. Events are
+    deleted, with their choices, once older than the retention window: the keys go with them.
+    """
+
+    __tablename__ = "search_events"
+    __table_args__ = (
+        Index("ix_search_events_searcher_at", "searcher", "at"),
+        Index("ix_search_events_query_at", "query", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    results: Mapped[int]
+    page: Mapped[int] = mapped_column(default=1)
+    searcher: Mapped[str] = mapped_column(String(64))
+    # The next search of the same visit, when it came soon after this one with other words and no choice.
+    rephrased_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("search_events.id", ondelete="SET NULL"), default=None)
+
+
+class SearchChoice(Base):
+    """A team someone opened from a results page, at its position in the ranking (1 = first)."""
+
+    __tablename__ = "search_choices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("search_events.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchChoiceDay(Base):
+    """How many people, new that day, chose a team for a query: what ranking learns from.
+
+    Holds no key and no event, so it outlives the retention window of the raw events; a person is
+    counted once per query and team while their choices are still kept.
+    """
+
+    __tablename__ = "search_choice_days"
+
+    query: Mapped[str] = mapped_column(String(200), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True,
+                                         index=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    choosers: Mapped[int] = mapped_column(default=0)
+
+
+class TeamSearchTerm(Base):
+    """A word or phrase people searched with that a team's owner (or an administrator) adopted as
+    one of the team's search terms: indexed with the team, kept outside its published document."""
+
+    __tablename__ = "team_search_terms"
+    __table_args__ = (UniqueConstraint("team_id", "term", name="uq_team_search_terms_team_id_term"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    term: Mapped[str] = mapped_column(String(100))
+    adopted_by: Mapped[str] = mapped_column(String(320))
+    adopted_at: Mapped[datetime] = mapped_column(default=utcnow)
