@@ -1,0 +1,246 @@
+"""Query understanding: what someone typed, turned into concepts to score.
+
+A query is split into words, quoted phrases and explicit prefixes (`parse`); `understand` then
+recognises synonym entries, drops question words, completes a trailing word and corrects typos
+against the index's vocabulary, giving each concept its weighted alternatives. `exact_docs`
+finds teams named by a contact address or slug in the query.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh.query import Term
+
+from search.analysis import INDEX_STOP_WORDS, QUERY_STOP_WORDS, TOKEN_PATTERN, contact_keys, fold, stem, words
+from search.snapshots import Snapshot
+from search.spelling import max_distance
+from search.synonyms import SynonymMap, entry_stems
+
+SYNONYM_WEIGHT = 0.8       # a synonym counts a little less than the word typed
+PREFIX_WEIGHT = 0.7        # as does a word completed from a prefix
+CORRECTION_WEIGHT = 0.9    # and a corrected typo
+SPLIT_WORD_WEIGHT = 0.5    # a word of a multi-word synonym, found on its own
+MAX_PREFIX_EXPANSIONS = 16
+SHORT_QUERY = 3            # implicit prefix on the last word only up to this many words
+MIN_CORRECTED_IN_CONTEXT = 5  # shortest unknown word corrected when the query has other words
+FEW_HITS = 2               # a known word in at most this many teams may still be a typo
+MAX_QUERY_WORDS = 32       # a pasted paragraph is searched by its first words
+
+
+@dataclass
+
+
+class Concept:
+    """One thing the user asked for: the alternatives (stem tuples, weight) any of which will do."""
+
+    alternatives: dict[tuple[str, ...], float]
+    prefixes: tuple[str, ...] = ()  # for highlighting completed words
+
+    def add(self, stems: tuple[str, ...], weight: float) -> None:
+        if stems and weight > self.alternatives.get(stems, 0.0):
+            self.alternatives[stems] = weight
+
+
+_QUERY_TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
+
+
+@dataclass
+
+
+class Item:
+    kind: str          # "word", "phrase" or "prefix"
+    text: str          # folded word, prefix, or phrase text
+
+
+def parse(q: str) -> list[Item]:
+    items: list[Item] = []
+    for m in _QUERY_TOKEN.finditer(q):
+        if m.group(1) is not None:
+            if words(m.group(1)):
+                items.append(Item("phrase", m.group(1)))
+            continue
+        token = m.group(2)
+        if token.endswith("*") and len(words(token)) == 1:
+            items.append(Item("prefix", words(token)[0]))
+            continue
+        items.extend(Item("word", w) for w in words(token))
+    return items
+
+
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{5,}$")
+
+
+def is_contact(q: str) -> bool:
+    """Whether the query is one contact value (an address, a channel, a phone number, a URL)."""
+    q = q.strip()
+    if _PHONE_LIKE.match(q):
+        return True
+    return len(q.split()) == 1 and ("@" in q or q.startswith("#") or "://" in q)
+
+
+def replace_words(q: str, replacements: dict[str, str]) -> str:
+    """The query as typed, with corrected words swapped in (for "did you mean")."""
+    return _WORD.sub(lambda m: replacements.get(fold(m.group()), m.group()), q)
+
+
+_WORD = re.compile(TOKEN_PATTERN)
+
+
+def is_known(snap: Snapshot, stem_text: str) -> bool:
+    known = snap.known.get(stem_text)
+    if known is None:
+        reader = snap.searcher.reader()
+        known = reader.doc_frequency("body", stem_text) > 0
+        snap.known[stem_text] = known
+    return known
+
+
+def expand_prefix(snap: Snapshot, prefix: str) -> list[str]:
+    """Vocabulary words starting with `prefix`, most frequent first."""
+    if len(prefix) < 2:
+        return []
+    reader = snap.searcher.reader()
+    found = []
+    for i, term in enumerate(reader.expand_prefix("vocab", prefix)):
+        if i >= 400:
+            break
+        found.append(term.decode("utf-8"))
+    found.sort(key=lambda w: -reader.doc_frequency("vocab", w))
+    return found[:MAX_PREFIX_EXPANSIONS]
+
+
+def correct(snap: Snapshot, word: str, *, max_dist: int | None = None, min_df: int = 1) -> str | None:
+    """The likeliest intended vocabulary word for `word`, or None: nearest first, then a
+    shared first letter (typos rarely hit it), then the most teams."""
+    if max_distance(word) == 0 or not word.isalpha():
+        return None
+    reader = snap.searcher.reader()
+    best: tuple[Any, ...] | None = None
+    for cand, dist in snap.caches.speller(snap.leaves).candidates(word, max_dist):
+        if dist == 2 and cand[0] != word[0]:
+            continue
+        df = reader.doc_frequency("vocab", cand)
+        if df < min_df or stem(cand) == stem(word):
+            continue
+        key = (dist, cand[0] != word[0], -df, cand)
+        if best is None or key < best:
+            best = key
+    return best[-1] if best else None
+
+
+def rare_word_fix(snap: Snapshot, word: str, stem_text: str) -> str | None:
+    """A much commoner near-identical word for a word only a team or two use ("payrol" in
+    one team's typo'd text, when "payroll" is everywhere), else None."""
+    if len(word) < MIN_CORRECTED_IN_CONTEXT:
+        return None
+    df = snap.searcher.reader().doc_frequency("body", stem_text)
+    if df > FEW_HITS:
+        return None
+    return correct(snap, word, max_dist=1, min_df=max(5, 10 * df))
+
+
+def understand(snap: Snapshot, synonyms: SynonymMap, q: str) -> tuple[list[Concept], dict[str, str]]:
+    """What the query asks for, after synonyms, stop words, prefixes and corrections."""
+    items = parse(q)[:MAX_QUERY_WORDS]
+    concepts: list[Concept] = []
+    corrected: dict[str, str] = {}
+
+    # Synonym entries are recognised on the words as typed (stop words included: "log in").
+    keys = [stem(it.text) if it.kind == "word" else "\x00" for it in items]
+    in_span: dict[int, tuple[int, int]] = {}
+    for start, end in synonyms.spans(keys) if synonyms.longest else ():
+        if all(items[k].text in QUERY_STOP_WORDS for k in range(start, end)):
+            continue
+        for k in range(start, end):
+            in_span[k] = (start, end)
+
+    def is_content(i: int, it: Item) -> bool:
+        return it.kind != "word" or i in in_span or (it.text not in QUERY_STOP_WORDS and len(it.text) >= 2)
+
+    content = [i for i, it in enumerate(items) if is_content(i, it)]
+    if not content:  # only question words: search them anyway, but not the index's stop words
+        content = [i for i, it in enumerate(items) if it.text not in INDEX_STOP_WORDS and len(it.text) >= 2]
+
+    done_spans: set[tuple[int, int]] = set()
+    last = content[-1] if content else -1
+    short = len(content) <= SHORT_QUERY
+    for i in content:
+        item = items[i]
+        if i in in_span:
+            span = in_span[i]
+            if span in done_spans:
+                continue
+            done_spans.add(span)
+            typed = " ".join(items[k].text for k in range(*span))
+            concept = Concept({})
+            typed_stems = entry_stems(typed)
+            concept.add(typed_stems, 1.0)
+            for alt in synonyms.expand(tuple(keys[span[0]:span[1]])):
+                concept.add(alt.stems, SYNONYM_WEIGHT * len(alt.stems) / len(alt.key))
+            if len(typed_stems) > 1:
+                for s in typed_stems:
+                    concept.add((s,), SPLIT_WORD_WEIGHT)
+            if concept.alternatives:
+                concepts.append(concept)
+        elif item.kind == "phrase":
+            phrase = entry_stems(item.text)
+            if phrase:
+                concepts.append(Concept({phrase: 1.0}))
+        elif item.kind == "prefix":
+            concept = Concept({}, prefixes=(item.text,))
+            if is_known(snap, stem(item.text)):
+                concept.add((stem(item.text),), 1.0)
+            for w in expand_prefix(snap, item.text):
+                concept.add((stem(w),), PREFIX_WEIGHT)
+            if concept.alternatives:
+                concepts.append(concept)
+        else:
+            word = item.text
+            s = stem(word)
+            concept = Concept({})
+            if is_known(snap, s):
+                concept.add((s,), 1.0)
+                fixed = rare_word_fix(snap, word, s)
+                if fixed is not None:  # search both; suggest the commoner one
+                    corrected[word] = fixed
+                    concept.add((stem(fixed),), CORRECTION_WEIGHT)
+            else:
+                if i == last and short:
+                    completions = expand_prefix(snap, word)
+                    for w in completions:
+                        concept.add((stem(w),), PREFIX_WEIGHT)
+                    if completions:
+                        concept.prefixes = (word,)
+                # In a longer query an unknown short word is more often a word the index lacks
+                # ("much") than a typo, and the other words carry the search.
+                if not concept.alternatives and (len(content) == 1 or len(word) >= MIN_CORRECTED_IN_CONTEXT):
+                    fixed = correct(snap, word)
+                    if fixed is not None:
+                        corrected[word] = fixed
+                        concept.add((stem(fixed),), CORRECTION_WEIGHT)
+                        for alt in synonyms.expand((stem(fixed),)):
+                            concept.add(alt.stems, SYNONYM_WEIGHT * CORRECTION_WEIGHT * len(alt.stems) / len(alt.key))
+            if concept.alternatives:
+                concepts.append(concept)
+    return concepts, corrected
+
+
+def exact_docs(snap: Snapshot, q: str) -> set[int]:
+    """Teams whose contact address or slug is exactly the query, or whose address is one of its
+    tokens ("mail payroll@example.com"). A plain word that happens to be a slug ("tax" in
+    "tax codes") is not exact: it ranks by relevance like any word."""
+    keys = contact_keys(q)
+    for token in q.split():
+        token = token.strip(",;<>()\"'")
+        if "@" in token or token.startswith("#") or "://" in token:
+            keys |= contact_keys(token)
+    docs: set[int] = set()
+    reader = snap.searcher.reader()
+    for key in keys:
+        if "," in key or not reader.doc_frequency("exact", key):
+            continue
+        docs.update(snap.searcher.docs_for_query(Term("exact", key)))
+    return docs

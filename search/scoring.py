@@ -1,0 +1,185 @@
+"""Ranking: BM25F scores of the query's concepts, phrase matches, exact-address bonuses, fusion
+with semantic similarity, the review penalty, and the top of the ranking.
+
+Scores are computed per term from the postings in C-level loops (`map`) and cached on the
+snapshot, so a common word matching thousands of teams stays cheap on repeat.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from itertools import repeat
+from operator import add, mul, sub, truediv
+
+from search.analysis import HighlightTerms
+from search.documents import decode_positions
+from search.query import Concept, exact_docs, is_contact, replace_words, understand
+from search.semantic import fuse
+from search.snapshots import Snapshot
+from search.synonyms import SynonymMap
+
+K1 = 2.0                   # term-weight saturation: higher lets field weights matter more
+DISMAX_TIEBREAK = 0.3      # a team matching several alternatives of one concept gains a little
+EXACT_BONUS = 1000.0       # an exact contact address or slug puts its team first
+REVIEW_PENALTY = 0.85      # a page overdue for review ranks a little lower, never out of the results
+
+
+def term_scores(snap: Snapshot, text: str) -> dict[int, float]:
+    """BM25F score of one stemmed term in every live team that has it (docnum -> score)."""
+    cached = snap.term_scores.get(text)
+    if cached is not None:
+        return cached
+    factor = snap.searcher.idf("body", text) * (K1 + 1.0)
+    scores: dict[int, float] = {}
+    for leaf in snap.leaves:
+        ids, weights = snap.caches.postings(leaf, "body", text)
+        # factor * w / (w + K1) per posting, in C-level loops (map) rather than Python ones
+        values = map(truediv, map(mul, weights, repeat(factor)), map(add, weights, repeat(K1)))
+        scores.update(zip(map(add, ids, repeat(leaf.offset)), values, strict=True))
+        for d in leaf.deleted:
+            scores.pop(d + leaf.offset, None)
+    snap.hold_scores(len(scores))
+    snap.term_scores[text] = scores
+    return scores
+
+
+def phrase_docs(snap: Snapshot, stems: tuple[str, ...], candidates: set[int]) -> set[int]:
+    """Which candidate teams have the stems at consecutive positions."""
+    found: set[int] = set()
+    for leaf in snap.leaves:
+        local = [d - leaf.offset for d in candidates if leaf.offset <= d < leaf.offset + leaf.size]
+        if not local:
+            continue
+        per_word = [snap.caches.positions(leaf, s) for s in stems]
+        for d in local:
+            starts = set(decode_positions(per_word[0][d]))
+            for i, positions in enumerate(per_word[1:], start=1):
+                starts.intersection_update(p - i for p in decode_positions(positions[d]))
+                if not starts:
+                    break
+            if starts:
+                found.add(d + leaf.offset)
+    return found
+
+
+def alternative_scores(snap: Snapshot, stems: tuple[str, ...]) -> dict[int, float]:
+    if len(stems) == 1:
+        return term_scores(snap, stems[0])
+    per_word = [term_scores(snap, s) for s in stems]
+    if not all(per_word):
+        return {}
+    candidates = set(min(per_word, key=len)).intersection(*per_word)
+    return {d: sum(p[d] for p in per_word) for d in phrase_docs(snap, stems, candidates)}
+
+
+def concept_scores(snap: Snapshot, concept: Concept) -> dict[int, float]:
+    """Doc -> score for one concept: its best alternative, plus a share of the others."""
+    cache_key = tuple(sorted(concept.alternatives.items()))
+    cached = snap.concept_scores.get(cache_key)
+    if cached is not None:
+        return cached
+    alternatives = [(alternative_scores(snap, stems), weight)
+                    for stems, weight in concept.alternatives.items()]
+    alternatives = sorted(((sc, w) for sc, w in alternatives if sc), key=lambda a: -len(a[0]))
+    if not alternatives:
+        result: dict[int, float] = {}
+    else:
+        # The largest alternative (often a common word) is copied in C; the others, usually
+        # small, are merged in Python.
+        first, weight = alternatives[0]
+        best = dict(zip(first.keys(), map(mul, first.values(), repeat(weight)), strict=True))
+        if len(alternatives) == 1:
+            result = best
+        else:
+            total = dict(best)
+            for scores, weight in alternatives[1:]:
+                for d, s in scores.items():
+                    s *= weight
+                    b = best.get(d)
+                    if b is None:
+                        best[d] = total[d] = s
+                    else:
+                        total[d] += s
+                        if s > b:
+                            best[d] = s
+            keys = list(best)
+            tie = map(mul, map(sub, map(total.__getitem__, keys), best.values()), repeat(DISMAX_TIEBREAK))
+            result = dict(zip(keys, map(add, best.values(), tie), strict=True))
+    snap.hold_scores(len(result))
+    snap.concept_scores[cache_key] = result
+    return result
+
+
+def rank(snap: Snapshot, synonyms: SynonymMap, q: str,
+         similarity: Callable[[str, dict[str, str]], dict[int, float]] | None = None
+         ) -> tuple[dict[int, float], set[int], str | None, HighlightTerms]:
+    """Scores of the teams matching a query (none for an empty one: all match, listed by name),
+    the matching set, the "did you mean" suggestion and the terms to highlight."""
+    suggestion = None
+    terms = HighlightTerms(frozenset())
+    exact = exact_docs(snap, q) if q else set()
+    if not q or q == "*":
+        matched: set[int] = snap.live
+        scores: dict[int, float] = {}
+    elif exact and is_contact(q):  # an address names its team: nothing else is relevant
+        scores = dict.fromkeys(exact, EXACT_BONUS)
+        matched = set(exact)
+    else:
+        concepts, corrected = understand(snap, synonyms, q)
+        scores = score(snap, concepts)
+        meaning = similarity(q, corrected) if similarity else None
+        if meaning:
+            docnum_of = snap.docnum_of
+            scores = fuse(scores, {docnum_of[t]: s for t, s in meaning.items() if t in docnum_of})
+        for docnum in exact:
+            scores[docnum] = scores.get(docnum, 0.0) + EXACT_BONUS
+        matched = set(scores)
+        if corrected:
+            suggestion = replace_words(q, corrected)
+        terms = HighlightTerms(
+            frozenset(s for c in concepts for alt in c.alternatives for s in alt),
+            tuple(p for c in concepts for p in c.prefixes),
+        )
+    return scores, matched, suggestion, terms
+
+
+def demote_overdue(snap: Snapshot, scores: dict[int, float], cutoffs: tuple[str, str]) -> dict[int, float]:
+    """The scores with pages overdue for review multiplied by REVIEW_PENALTY: a little lower,
+    so an equally good current page comes first, and a far better stale one still wins."""
+    return {d: s * REVIEW_PENALTY if snap.overdue(d, cutoffs) else s for d, s in scores.items()}
+
+
+def top(snap: Snapshot, docs: set[int], scores: dict[int, float], k: int) -> list[int]:
+    """The best `k` of `docs` by score, then name. Avoids sorting thousands of teams to
+    show twenty: a heap on the score alone, then the ties at the cut sorted properly."""
+    if k <= 0 or not docs:
+        return []
+    if not scores:
+        return heapq.nsmallest(k, docs, key=snap.rank.__getitem__)
+    top = heapq.nlargest(k, docs, key=scores.__getitem__)
+    if len(top) == k:
+        cutoff = scores[top[-1]]
+        top = [d for d in top if scores[d] > cutoff] + [d for d in docs if scores[d] == cutoff]
+    sort, ids = snap.sort, snap.ids
+    top.sort(key=lambda d: (-scores[d], sort[d], ids[d]))
+    return top[:k]
+
+
+def score(snap: Snapshot, concepts: list[Concept]) -> dict[int, float]:
+    """Sum of concept scores, scaled by the share of concepts a team matches (OR with a bonus
+    for matching everything: a team matching two of two words beats one matching one word
+    twice as strongly)."""
+    per_concept = [scores for scores in (concept_scores(snap, c) for c in concepts) if scores]
+    if not per_concept:
+        return {}
+    if len(per_concept) == 1 and len(concepts) == 1:
+        return dict(per_concept[0])
+    keys = list(set().union(*per_concept))
+    sums = [0.0] * len(keys)
+    counts = [0] * len(keys)
+    for scores in per_concept:  # C-level loops: a common word can match thousands of teams
+        sums = list(map(add, sums, map(scores.get, keys, repeat(0.0))))
+        counts = list(map(add, counts, map(scores.__contains__, keys)))
+    share = 1.0 / len(concepts)
+    return dict(zip(keys, map(mul, sums, map(mul, counts, repeat(share))), strict=True))
