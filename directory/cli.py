@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from directory import accounts, services
 from directory.db import get_db, get_session, is_initialised, upgrade
 from directory.errors import DirectoryError, InvalidTeam, NotFound
-from directory.jobs import check_links_command, notify_command
+from directory.jobs import check_links_command, notify_command, purge_search_log_command
 from directory.models import Team
 from directory.search_sync import get_search
 
@@ -46,7 +46,7 @@ def register(app: Flask) -> None:
     from directory.mail.cli import mail_responder
 
     app.cli.add_command(mail_responder)
-    for command in (notify_command, check_links_command):
+    for command in (notify_command, check_links_command, purge_search_log_command):
         app.cli.add_command(command)
     from directory.holiday_calendars import cli_group as holiday_calendar_commands
 

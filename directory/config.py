@@ -70,6 +70,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SEARCH_INLINE_REBUILD_TEAMS": int(os.environ.get("SEARCH_INLINE_REBUILD_TEAMS", "100")),
         # Blend meaning into search ranking (search/semantic.py); off: words alone.
         "SEARCH_SEMANTIC": _bool("SEARCH_SEMANTIC", False),
+        # Days that searches and choices (with their per-visit keys) are kept for search learning.
+        "SEARCH_LOG_RETENTION_DAYS": int(os.environ.get("SEARCH_LOG_RETENTION_DAYS", "30")),
         "AUTO_REPLY_RENDERS_PER_MINUTE": int(os.environ.get("AUTO_REPLY_RENDERS_PER_MINUTE", "3")),
         # The organisation's mail server, for `directory notify` (review reminders to owners).
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),

@@ -1,4 +1,5 @@
-"""Periodic jobs for cron or a systemd timer: `directory notify` and `directory check-links`.
+"""Periodic jobs for cron or a systemd timer: `directory notify`, `directory check-links` and
+`directory purge-search-log`.
 
 Flask pushes the app's context for them (they are registered on `app.cli`); the work itself is in
 `directory.notify` and `directory.links`, which take a session like every service.
@@ -12,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from directory import links, notify
+from directory import links, notify, search_learning
 from directory.db import get_session
 
 
@@ -61,3 +62,21 @@ def check_links_command(timeout: float, concurrency: int) -> None:
     session.commit()
     broken = sum(1 for o in outcomes.values() if not o.ok)
     click.echo(f"{len(outcomes)} link(s) checked, {broken} broken")
+
+
+@click.command("purge-search-log")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="keep this many days of searches (default SEARCH_LOG_RETENTION_DAYS)")
+@with_appcontext
+def purge_search_log_command(days: int | None) -> None:
+    """Delete searches and choices past the retention window, and with them every searcher key.
+
+    What ranking learned (people per query and team per day) is kept. Searching also purges, at
+    most hourly; run this daily where searches are rare.
+    """
+    session = get_session()
+    retention = days or int(current_app.config.get("SEARCH_LOG_RETENTION_DAYS", search_learning.RETENTION_DAYS))
+    report = search_learning.purge(session, datetime.now(UTC), retention)
+    session.commit()
+    click.echo(f"{report.events} search(es), {report.choices} choice(s) and {report.aggregates} "
+               f"daily count(s) deleted; searches older than {retention} days are gone")

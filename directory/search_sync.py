@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, event, func, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from directory import holiday_calendars, hours, reviews
 from directory.models import Revision, Team, TeamTag
@@ -44,6 +44,7 @@ def index_document(team: Team) -> dict[str, Any]:
     doc = dict(team.data)
     doc["id"] = team.id
     doc["created_at"] = team.created_at.isoformat() if team.created_at else None  # never-reviewed pages age from here
+    doc["search_terms"] = [t.term for t in team.search_terms]  # adopted by its owners (`directory.search_terms`)
     return doc
 
 
@@ -201,7 +202,8 @@ class SearchService:
             applied = dict(session.execute(select(Revision.team_id, func.max(Revision.id))
                                            .where(Revision.id > max(0, seq - LOOKBACK), Revision.id <= seq)
                                            .group_by(Revision.team_id)).all())
-            teams = session.scalars(select(Team).where(Team.archived_at.is_(None)).execution_options(yield_per=500))
+            teams = session.scalars(select(Team).where(Team.archived_at.is_(None)).options(selectinload(Team.search_terms))
+                                    .execution_options(yield_per=500))
             with self._write_lock:
                 return self.index.rebuild((index_document(t) for t in teams), seq, progress, applied=applied)
 
@@ -237,7 +239,8 @@ class SearchService:
                 as_of = (select(func.max(Revision.id)).where(Revision.team_id == Team.id)
                          .correlate(Team).scalar_subquery())
                 found = set()
-                for team, change in session.execute(select(Team, as_of).where(Team.id.in_(chunk))):
+                for team, change in session.execute(select(Team, as_of).where(Team.id.in_(chunk))
+                                                    .options(selectinload(Team.search_terms))):
                     found.add(team.id)
                     done[team.id] = change or 0
                     if team.archived:

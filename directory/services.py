@@ -470,6 +470,17 @@ def mark_reviewed(session: Session, team: Team, actor: Actor, today: date,
                        note="marked as reviewed")
 
 
+def record_change_beside(session: Session, team: Team, action: str, actor: Actor, note: str) -> Revision:
+    """Record a change to what the team is found by that its document does not hold (its adopted
+    search terms, `directory.search_terms`) as a new version: the history shows who changed what,
+    and every host's search index picks the team up through the change sequence."""
+    if not actor.may_edit(team.data):
+        raise Forbidden(f"You may not change {team.name}: only its owners and administrators can.")
+    team.updated_at = utcnow()
+    session.flush()
+    return _record(session, team, action, actor, note)
+
+
 def team_document(team: Team, site_url: str = "") -> dict[str, Any]:
     """The §1 document as reads return it, with the server's read-only fields added.
 

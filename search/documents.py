@@ -36,6 +36,7 @@ FIELDS: dict[str, tuple[float, float, float]] = {
     "name": (6.0, 0.5, 2.5),
     "services": (3.5, 0.5, 8.0),
     "tags": (3.0, 0.3, 4.0),
+    "search_terms": (3.0, 0.3, 4.0),
     "summary": (2.5, 0.5, 12.0),
     "department": (1.5, 0.0, 1.5),
     "service_text": (1.2, 0.6, 25.0),
@@ -126,6 +127,7 @@ def document_fields(doc: dict[str, Any]) -> dict[str, Any]:
     summary, department, location = _text(doc.get("summary")), _text(doc.get("department")), _text(doc.get("location"))
     description = markdown_to_text(_text(doc.get("description")))
     tags = list(dict.fromkeys(t.strip() for t in iter_strings(doc.get("tags"))))
+    search_terms = list(dict.fromkeys(t.strip() for t in iter_strings(doc.get("search_terms"))))
     services = [(_text(s.get("name")), _text(s.get("description"))) if isinstance(s, dict) else (_text(s), "")
                 for s in (doc.get("services") if isinstance(doc.get("services"), list) else ())]
     contacts = [_text(c.get("value")) for c in _dicts(doc.get("contacts")) if _text(c.get("value"))]
@@ -139,6 +141,7 @@ def document_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "services": "\n".join(n for n, _ in services if n),
         "service_text": "\n".join(d for _, d in services if d),
         "tags": "\n".join(tags),
+        "search_terms": "\n".join(search_terms),
         "contacts": "\n".join(_contact_words(c) for c in contacts),
         "department": department,
         "location": location,
@@ -156,5 +159,5 @@ def document_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "exact": ",".join(k for k in exact if "," not in k),
         "vocab": "\n".join(t for f, t in texts.items() if f != "contacts"),
         "ac_name": name,
-        "ac_more": "\n".join([texts["services"], " ".join(tags), department]),
+        "ac_more": "\n".join([texts["services"], " ".join(tags), " ".join(search_terms), department]),
     }
