@@ -239,11 +239,9 @@ class Snapshots:
         Whoosh's `Searcher.refresh()` reuses segment readers whose deletions have since changed
         (deleted teams would reappear), so a changed index gets a freshly opened searcher.
         """
+        if self._pid != os.getpid():  # forked: file handles are shared
+            self._forget_parents()
         snap = self._snapshot
-        if snap is not None and self._pid != os.getpid():  # forked: file handles are shared
-            self._snapshot = snap = None
-            self.caches.segments.clear()
-            self._pid = os.getpid()
         if snap is not None:
             try:
                 if snap.searcher.up_to_date():  # one directory listing
@@ -261,6 +259,12 @@ class Snapshots:
                 snap.searcher.close()
         self._snapshot = new
         return new
+
+    def _forget_parents(self) -> None:
+        """Drop the searcher and segment documents read by the process this one was forked from."""
+        self._snapshot = None
+        self.caches.segments.clear()
+        self._pid = os.getpid()
 
     def _snapshot_of(self, searcher: Searcher) -> Snapshot:
         ids: list[int] = []

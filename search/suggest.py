@@ -21,6 +21,21 @@ def complete(snap: Snapshot, tokens: list[str], limit: int) -> list[dict[str, An
     first, then shorter names. Names hold edge n-grams (one term lookup per word); service
     and tag words are completed from the vocabulary (capped), so a keystroke costs little.
     """
+    matched, in_name = _matching(snap, tokens)
+    if not matched:
+        return []
+    first = tokens[0]
+    ranked = sorted(matched, key=lambda d: (-in_name.get(d, 0), not snap.sort[d].startswith(first),
+                                            len(snap.sort[d]), snap.sort[d]))[:limit]
+    out = []
+    for d in ranked:
+        doc = snap.document(d)
+        out.append({"slug": doc["slug"], "name": doc["name"], "department": doc["department"]})
+    return out
+
+
+def _matching(snap: Snapshot, tokens: list[str]) -> tuple[set[int], dict[int, int]]:
+    """The teams with a word starting with every token, and how many tokens each has in its name."""
     reader = snap.searcher.reader()
     in_name: dict[int, int] = {}
     matched: set[int] | None = None
@@ -36,16 +51,8 @@ def complete(snap: Snapshot, tokens: list[str], limit: int) -> list[dict[str, An
         token_docs = name_docs | other_docs
         matched = token_docs if matched is None else matched & token_docs
         if not matched:
-            return []
-    assert matched is not None
-    first = tokens[0]
-    ranked = sorted(matched, key=lambda d: (-in_name.get(d, 0), not snap.sort[d].startswith(first),
-                                            len(snap.sort[d]), snap.sort[d]))[:limit]
-    out = []
-    for d in ranked:
-        doc = snap.document(d)
-        out.append({"slug": doc["slug"], "name": doc["name"], "department": doc["department"]})
-    return out
+            return set(), {}
+    return matched or set(), in_name
 
 
 def docs_with(snap: Snapshot, fieldname: str, text: str) -> set[int]:
