@@ -31,8 +31,6 @@ MAX_QUERY_WORDS = 32       # a pasted paragraph is searched by its first words
 
 
 @dataclass
-
-
 class Concept:
     """One thing the user asked for: the alternatives (stem tuples, weight) any of which will do."""
 
@@ -48,8 +46,6 @@ _QUERY_TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
 
 
 @dataclass
-
-
 class Item:
     kind: str          # "word", "phrase" or "prefix"
     text: str          # folded word, prefix, or phrase text
