@@ -39,7 +39,7 @@ def error_response(status: int, message: str, errors: dict[str, list[str]] | Non
 
 def _flatten_webargs(messages: Any) -> dict[str, list[str]]:
     """webargs nests errors by location ({"json": {...}, "query": {...}}); callers want fields."""
-    from api.schemas import flatten_errors
+    from directory.schemas import flatten_errors
 
     if isinstance(messages, dict):
         merged: dict[str, Any] = {}

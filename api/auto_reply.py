@@ -14,11 +14,11 @@ from marshmallow import fields, validate
 
 from api.cache import LRUCache, RenderBudget
 from api.common import AtArgsSchema, Blueprint, require_read, resolve_at, site_url
-from api.schemas import StorableString
 from directory import facts, holiday_calendars, services
 from directory.autoreply import AutoReply, normalize_address, render_auto_reply
 from directory.db import get_db, get_session
 from directory.models import Team
+from directory.schemas import StorableString
 
 blp = Blueprint("auto_reply", __name__, description="Auto-replies for mail systems and bots.")
 

@@ -12,8 +12,8 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields
 
-from api.schemas import StorableString
 from directory import auth, hours
+from directory.schemas import StorableString
 from directory.security import csrf
 from directory.services import Actor
 

@@ -10,10 +10,10 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from api.common import Blueprint, require_read, site_url
-from api.schemas import TeamSchema
 from directory import services
 from directory.db import get_session
 from directory.models import Team
+from directory.schemas import TeamSchema
 
 blp = Blueprint("departments", __name__, description="Departments and their teams.")
 

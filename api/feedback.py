@@ -12,10 +12,10 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from api import error_response
 from api.common import Blueprint, TimeField, check_json_body, require_read, require_writer, site_url
-from api.schemas import StorableString
 from directory import feedback, services
 from directory.db import get_session
 from directory.errors import Forbidden
+from directory.schemas import StorableString
 
 blp = Blueprint("feedback", __name__, description="What colleagues say: ratings, anonymous above a floor of 5 people.")
 

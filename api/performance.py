@@ -13,11 +13,11 @@ from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from api.common import Blueprint, TimeField, check_json_body, require_read, require_writer, resolve_at
-from api.schemas import StorableString
 from api.teams import _moved as moved
 from directory import auth, performance, services
 from directory.db import get_session
 from directory.models import ServiceRequest, Team
+from directory.schemas import StorableString
 
 blp = Blueprint("performance", __name__, description="Promises kept: requests reported by integrations, measured.")
 

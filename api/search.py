@@ -10,10 +10,10 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from api.common import Blueprint, require_read, resolve_at
-from api.schemas import StorableString
 from directory.db import get_session
 from directory.models import Team
 from directory.notices import active_notices
+from directory.schemas import StorableString
 from directory.search_sync import get_search
 
 blp = Blueprint("search", __name__, description="Find the team from the words staff type.")

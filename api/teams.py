@@ -24,11 +24,12 @@ from api.common import (
     resolve_at,
     site_url,
 )
-from api.schemas import TEAM_FIELDS, TeamPatchSchema, TeamQueryArgsSchema, TeamSchema, canonical_team, load_team
+from api.schemas import TeamPatchSchema, TeamQueryArgsSchema
 from directory import auth, facts, services
 from directory.autoreply import normalize_address
 from directory.db import get_db, get_session
 from directory.models import Revision, Team, TeamTag
+from directory.schemas import TEAM_FIELDS, TeamSchema, canonical_team, load_team
 from directory.search_sync import get_search
 from directory.text import storable
 

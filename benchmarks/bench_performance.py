@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select, text  # noqa: E402
 
-from api.schemas import load_team  # noqa: E402
+from directory.schemas import load_team  # noqa: E402
 from directory import create_app, performance, services  # noqa: E402
 from directory.db import get_db, get_session, upgrade  # noqa: E402
 from directory.models import ServiceRequest  # noqa: E402

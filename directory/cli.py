@@ -311,7 +311,7 @@ def _unstorable(text: str) -> str | None:
 
 def load_file(path: str) -> list[dict[str, Any]]:
     """Read and validate every record of a JSON or YAML team list, all problems at once."""
-    from api.schemas import load_teams
+    from directory.schemas import load_teams
 
     if path == "-":
         stdin = getattr(sys.stdin, "buffer", None)

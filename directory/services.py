@@ -513,7 +513,7 @@ def import_teams(
 ) -> ImportReport:
     """Create or update teams by slug, all or nothing: every record is checked before any write.
 
-    `records` come from `api.schemas.load_teams`, which has checked each document and that no two
+    `records` come from `directory.schemas.load_teams`, which has checked each document and that no two
     records share a slug, so every write below is valid; the caller commits or rolls back once.
     """
     prepared = [dict(record, slug=record.get("slug") or slugify(record["name"])) for record in records]

@@ -156,7 +156,7 @@ def team_doc(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def make_team(app: Flask) -> Callable[..., Any]:
     """Create a team through the service layer (as every writer does); returns its document."""
-    from api.schemas import load_team
+    from directory.schemas import load_team
 
     def make(**overrides: Any) -> dict[str, Any]:
         with app.app_context():

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from api.schemas import load_team
+from directory.schemas import load_team
 from directory import accounts, services
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api import schemas
-from api.schemas import load_team
+from directory import schemas
+from directory.schemas import load_team
 from directory import accounts, autoreply, hours, vocabulary
 from directory.db import get_session
 from directory.errors import InvalidTeam

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from whoosh.filedb.filestore import FileStorage
 
-from api.schemas import load_team
+from directory.schemas import load_team
 from directory import services
 from directory.db import get_session
 from directory.services import CHANGED_KEY

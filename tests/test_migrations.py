@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 
-from api.schemas import canonical_team, load_team
+from directory.schemas import canonical_team, load_team
 from directory.db import alembic_config, make_engine, upgrade
 from tests.conftest import make_app, team_doc
 

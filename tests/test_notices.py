@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from api.schemas import load_team
+from directory.schemas import load_team
 from directory import facts, notices
 from directory.autoreply import SAMPLE_FACTS, render_auto_reply
 from directory.errors import InvalidTeam

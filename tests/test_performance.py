@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from api.schemas import load_team
+from directory.schemas import load_team
 from directory import performance, services
 from directory.errors import Forbidden
 from directory.models import Revision, ServiceRequest, Team

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from api.schemas import load_team, load_teams
+from directory.schemas import load_team, load_teams
 from directory import services
 from directory.errors import Conflict, Forbidden, InvalidTeam, StaleVersion
 from directory.models import ContactAddress, Revision, Team

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, select
 
-from api.schemas import load_team
+from directory.schemas import load_team
 from directory import services
 from directory.db import get_db, get_session
 from directory.errors import NotFound

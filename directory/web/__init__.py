@@ -1,7 +1,7 @@
 """The pages people use: search, team pages, editing, history and administration.
 
 Server-rendered from `templates/`, enhanced by `static/js/directory.js`; every page works without
-JavaScript. Views validate with `api.schemas.load_team` and write through `directory.services`, like
+JavaScript. Views validate with `directory.schemas.load_team` and write through `directory.services`, like
 every other writer.
 """
 

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from api.schemas import load_team
 from directory import accounts, auth, notify, people, reviews, services
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
 from directory.mail import rules as mail_rules
 from directory.mail import store as mail_store
 from directory.models import ApiToken, Team, User
+from directory.schemas import load_team
 from directory.services import Actor
 from directory.web import bp, utcnow
 from directory.web.editing import signed_in

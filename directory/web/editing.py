@@ -1,6 +1,6 @@
 """Changing a team from the browser: edit, create, history with diffs and restore, mark as reviewed.
 
-Every save validates with `api.schemas.load_team` and writes through `directory.services`, passing
+Every save validates with `directory.schemas.load_team` and writes through `directory.services`, passing
 the version the editor started from, so that a save over someone else's newer edit is refused and
 shown as a conflict instead of overwriting it.
 """
@@ -18,22 +18,18 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from api.schemas import DESCRIPTION_MAX, load_team
 from directory import auth, holiday_calendars, notices, services, vocabulary
 from directory.autoreply import normalize_address
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
 from directory.hours import WEEKDAYS
 from directory.models import Revision, Team
+from directory.schemas import DESCRIPTION_MAX, load_team
 from directory.services import Actor
+from directory.vocabulary import BOOKING_METHODS, CONTACT_KINDS, DAY_NAMES, DURATION_UNITS, NOTICE_LEVELS
 from directory.web import bp
 from directory.web.diff import field_changes
 from directory.web.forms import (
-    BOOKING_METHODS,
-    CONTACT_KINDS,
-    DAY_NAMES,
-    DURATION_UNITS,
-    NOTICE_LEVELS,
     ErrorMap,
     TeamForm,
     document_from_form,

@@ -2,7 +2,7 @@
 
 The form's input names are the document's field paths ("hours.weekly.mon.0.start",
 "services.0.turnaround.value"), so the field paths of `InvalidTeam.errors` find their inputs with no
-translation table. The raw document goes through `api.schemas.load_team`, the same validation the
+translation table. The raw document goes through `directory.schemas.load_team`, the same validation the
 API uses; nothing here decides what is valid, except one safety net the form alone needs (opening
 times typed while "hours not published" is chosen).
 

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from api.schemas import TEAM_FIELDS
+from directory.schemas import TEAM_FIELDS
 from directory import accounts
 from directory.db import get_session
 from directory.hours import WEEKDAYS

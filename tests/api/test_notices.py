@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 import api.auto_reply
-from api.schemas import load_team
+from directory.schemas import load_team
 from directory import services
 from directory.db import get_session
 from tests.conftest import ADMIN, make_app, team_doc

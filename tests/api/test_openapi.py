@@ -67,7 +67,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
     app = make_app(tmp, WTF_CSRF_ENABLED=True)
     with app.app_context():
         session = get_session()
-        from api.schemas import load_team
+        from directory.schemas import load_team
 
         services.create_team(session, load_team(team_doc()), services.SYSTEM)
         _t, token = accounts.create_token(session, "schemathesis", "write")

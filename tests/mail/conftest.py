@@ -117,7 +117,7 @@ class MailWorld:
 
     def teams(self, count: int, **overrides: Any) -> list[dict[str, Any]]:
         """`count` new teams, saved in one transaction (each save updates the search index too)."""
-        from api.schemas import load_team
+        from directory.schemas import load_team
 
         made = []
         with self.app.app_context():

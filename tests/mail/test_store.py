@@ -23,7 +23,7 @@ T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
 def _mail_db(url: str, tmp_path: Path) -> Iterator[tuple[Flask, sessionmaker[Session], int]]:
-    from api.schemas import load_team
+    from directory.schemas import load_team
 
     app = make_app(tmp_path, DATABASE_URL=url)
     with app.app_context():

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from api.schemas import load_team
+from directory.schemas import load_team
 from search import SearchIndex
 
 ROOT = Path(__file__).resolve().parents[2]

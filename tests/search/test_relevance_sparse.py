@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from api.schemas import load_teams
+from directory.schemas import load_teams
 from directory import services
 from directory.db import get_session
 from tests.conftest import make_app

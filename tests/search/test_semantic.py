@@ -102,7 +102,7 @@ def test_search_stays_lexical_when_the_model_is_unavailable(tmp_path: Path, monk
     from tests.conftest import ADMIN, team_doc
 
     with app.app_context():
-        from api.schemas import load_team
+        from directory.schemas import load_team
         from directory import services
 
         session = get_session()
@@ -118,7 +118,7 @@ def test_search_stays_lexical_when_the_model_is_unavailable(tmp_path: Path, monk
 def test_many_missing_vectors_are_computed_in_the_background_while_search_answers_by_words(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import directory.search_vectors as search_vectors
-    from api.schemas import load_team
+    from directory.schemas import load_team
     from directory import services
     from tests.conftest import ADMIN, team_doc
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.schemas import load_team
+from directory.schemas import load_team
 from directory import accounts, services
 from directory.db import get_session
 

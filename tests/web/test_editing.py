@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.schemas import load_team
+from directory.schemas import load_team
 from directory import services
 from directory.db import get_session
 from directory.models import Revision, Team

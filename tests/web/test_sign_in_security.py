@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from api.schemas import load_team
+from directory.schemas import load_team
 from directory import accounts, services
 from directory.db import get_session
 from directory.models import SignInFailure, utcnow

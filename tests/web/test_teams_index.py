@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.schemas import load_team
+from directory.schemas import load_team
 from directory import services
 from directory.db import get_session
 from directory.web.views import AZ_PAGE_SIZE
