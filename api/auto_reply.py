@@ -15,7 +15,8 @@ from marshmallow import fields, validate
 from api.cache import LRUCache, RenderBudget
 from api.common import AtArgsSchema, Blueprint, require_read, resolve_at, site_url
 from directory import facts, holiday_calendars, services
-from directory.autoreply import AutoReply, normalize_address, render_auto_reply
+from directory.autoreply import AutoReply, render_auto_reply
+from directory.contacts import normalize_address
 from directory.db import get_db, get_session
 from directory.models import Team
 from directory.schemas import StorableString

@@ -26,7 +26,7 @@ from api.common import (
 )
 from api.schemas import TeamPatchSchema, TeamQueryArgsSchema
 from directory import auth, facts, services
-from directory.autoreply import normalize_address
+from directory.contacts import normalize_address
 from directory.db import get_db, get_session
 from directory.models import Revision, Team, TeamTag
 from directory.schemas import TEAM_FIELDS, TeamSchema, canonical_team, load_team

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from directory import holiday_calendars
-from directory.autoreply import normalize_address
+from directory.contacts import normalize_address
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
 from directory.models import AddressClaim, AddressNote, ContactAddress, Revision, SlugAlias, Team, TeamTag, utcnow
 from directory.text import storable

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from directory.contacts import chat_href, email_problem, is_email, normalize_address, tel_href
+from directory.contacts import ADDRESS_RE, chat_href, email_problem, is_email, normalize_address, tel_href
 
 GOOD = ["payroll@example.com", "Payroll@Example.COM", "first.last@example.co.uk", "o'brien+pay@example.com",
         "it-help@mail.example.com", "dana@localhost"]
@@ -55,3 +57,39 @@ def test_chat_href() -> None:
     assert chat_href("@dana", "https://chat.example/u/{channel}") == "https://chat.example/u/dana"
     assert chat_href("https://chat.example/x") == "https://chat.example/x"
     assert chat_href("#payroll-help") is None
+
+
+# --- the address a message was sent to, in the one form the auto-reply looks teams up by
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("payroll@example.com", "payroll@example.com"),
+        ('"Payroll" <Payroll+urgent@Example.com>', "payroll@example.com"),
+        ("Payroll Team <payroll@example.com>", "payroll@example.com"),
+        ("<payroll@example.com>", "payroll@example.com"),
+        ("  PAYROLL@EXAMPLE.COM \t", "payroll@example.com"),
+        ("payroll+tag+more@example.com", "payroll@example.com"),
+        ("mailto:payroll@example.com", "payroll@example.com"),
+        ("MAILTO:Payroll@Example.com?subject=Hi", "payroll@example.com"),
+        ("Payroll <mailto:payroll+x@example.com>", "payroll@example.com"),
+        ('"Doe, John" <john.doe@example.co.uk>', "john.doe@example.co.uk"),
+        ("payroll@example.com (Payroll team)", "payroll@example.com"),
+        ("Payroll\r\n <payroll@example.com>", "payroll@example.com"),  # a folded header
+    ],
+)
+def test_normalize_address_finds_the_one_form(raw: str, expected: str) -> None:
+    assert normalize_address(raw) == expected
+    assert ADDRESS_RE.fullmatch(expected)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["", "   ", "not an address", "payroll", "@example.com", "payroll@", "a@b@c.com", "+tag@example.com",
+     "payroll@example", "pay roll@example.com", "payroll@exa_mple.com", "john..doe@example.com", "<>",
+     "payroll@example.com, hr@example.com", "payroll@example.com\nBcc: victim@example.com",
+     "pay\x00roll@example.com", "x" * 2000 + "@example.com", None, 42],
+)
+def test_normalize_address_refuses_what_is_not_one_address(raw: Any) -> None:
+    assert normalize_address(raw) is None

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from directory import schemas
 from directory.schemas import load_team
-from directory import accounts, autoreply, hours, vocabulary
+from directory import accounts, autoreply, contacts, hours, vocabulary
 from directory.db import get_session
 from directory.errors import InvalidTeam
 from tests.conftest import team_doc
@@ -68,7 +68,7 @@ NEVER_ANSWER = ["payroll@example.com.", "first..last@example.com"]
 @pytest.mark.parametrize("address", NEVER_ANSWER)
 def test_an_address_that_would_never_answer_is_not_saved(
         client: FlaskClient, auth_headers: dict[str, str], address: str) -> None:
-    assert autoreply.normalize_address(address) is None  # the auto-reply could never find it
+    assert contacts.normalize_address(address) is None  # the auto-reply could never find it
     contact = client.post("/api/v1/teams", json=team_doc(contacts=[{"kind": "email", "value": address}]),
                           headers=auth_headers)
     assert contact.status_code == 422 and "contacts.0.value" in contact.json["errors"]

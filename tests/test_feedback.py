@@ -262,7 +262,7 @@ def test_link_signature_binds_team_and_request(session: Session, team: Team) -> 
 
 def test_the_default_auto_reply_asks_how_we_did() -> None:
     from directory.autoreply import render_auto_reply
-    from tests.test_autoreply import make_facts
+    from tests.autoreply.factories import make_facts
 
     reply = render_auto_reply(make_facts())
     assert "How did we do? Once we've helped, tell us: https://directory.example/teams/payroll/feedback" in reply.text

@@ -30,7 +30,8 @@ from aiosmtpd.smtp import Session as SMTPSession
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory import facts, holiday_calendars, services
-from directory.autoreply import normalize_address, render_auto_reply
+from directory.autoreply import render_auto_reply
+from directory.contacts import normalize_address
 from directory.mail import store
 from directory.mail.compose import ReplyEnvelope, reply_body, reply_headers
 from directory.mail.rules import (

@@ -11,7 +11,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
 
-from directory.autoreply import ADDRESS_RE
+from directory.contacts import ADDRESS_RE
 
 __all__ = [
     "MAX_HEADER_BYTES",

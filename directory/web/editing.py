@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from directory import auth, holiday_calendars, notices, services, vocabulary
-from directory.autoreply import normalize_address
+from directory.contacts import normalize_address
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
 from directory.hours import WEEKDAYS
