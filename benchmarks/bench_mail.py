@@ -99,9 +99,9 @@ def make_jobs(n: int, addresses: list[str], bulk: bool) -> list[tuple[str, str, 
 
 def setup_database(instance: Path, url: str, teams: int) -> list[str]:
     os.environ.update({"DIRECTORY_INSTANCE": str(instance), "DATABASE_URL": url, "SECRET_KEY": "bench"})
-    from directory.schemas import load_team
     from directory import create_app, services
     from directory.db import get_db, get_session, upgrade
+    from directory.schemas import load_team
 
     app = create_app({"INDEX_DIR": str(instance / "index")})
     addresses = []

@@ -28,10 +28,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select, text  # noqa: E402
 
-from directory.schemas import load_team  # noqa: E402
 from directory import create_app, performance, services  # noqa: E402
 from directory.db import get_db, get_session, upgrade  # noqa: E402
 from directory.models import ServiceRequest  # noqa: E402
+from directory.schemas import load_team  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 ADMIN = services.Actor(name="bench", is_admin=True)

@@ -12,11 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from directory.schemas import load_team
 from directory import accounts, services
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam
 from directory.models import AddressClaim, AddressNote
+from directory.schemas import load_team
 from tests.conftest import ADMIN, make_app, team_doc
 
 ALICE = services.Actor(name="alice@example.com", email="alice@example.com")  # owns Payroll

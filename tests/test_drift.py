@@ -13,11 +13,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from directory import schemas
-from directory.schemas import load_team
 from directory import accounts, autoreply, contacts, hours, vocabulary
 from directory.db import get_session
 from directory.errors import InvalidTeam
+from directory.schemas import TeamSchema, load_team
 from tests.conftest import team_doc
 
 LONDON = ZoneInfo("Europe/London")
@@ -147,10 +146,10 @@ def test_patch_loads_the_schema_and_renders_the_template_once(
     etag = client.get("/api/v1/teams/payroll").headers["ETag"]
     loads: list[Any] = []
     renders: list[Any] = []
-    real_load, real_check = schemas.TeamSchema.load, autoreply.check_template
+    real_load, real_check = TeamSchema.load, autoreply.check_template
 
     def counting_load(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if type(self) is schemas.TeamSchema:
+        if type(self) is TeamSchema:
             loads.append(args)
         return real_load(self, *args, **kwargs)
 
@@ -158,7 +157,7 @@ def test_patch_loads_the_schema_and_renders_the_template_once(
         renders.append(args)
         return real_check(*args, **kwargs)
 
-    monkeypatch.setattr(schemas.TeamSchema, "load", counting_load)
+    monkeypatch.setattr(TeamSchema, "load", counting_load)
     monkeypatch.setattr(autoreply, "check_template", counting_check)
     response = client.patch("/api/v1/teams/payroll", json={"summary": "Pay and P60s"},
                             headers={**auth_headers, "If-Match": etag})

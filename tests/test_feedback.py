@@ -271,9 +271,9 @@ def test_the_default_auto_reply_asks_how_we_did() -> None:
 
 
 def test_floor_replace_and_limit_hold_on_each_backend(tmp_path: Any, storage_url: str) -> None:
-    from directory.schemas import load_team
     from directory import services
     from directory.db import get_db, get_session
+    from directory.schemas import load_team
     from tests.conftest import ADMIN, make_app, team_doc
 
     app = make_app(tmp_path, DATABASE_URL=storage_url)

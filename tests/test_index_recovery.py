@@ -17,9 +17,9 @@ import pytest
 from flask import Flask
 from whoosh.filedb.filestore import FileStorage
 
-from directory.schemas import load_team
 from directory import services
 from directory.db import get_session
+from directory.schemas import load_team
 from directory.services import CHANGED_KEY
 from search.documents import INDEX_NAME
 from tests.conftest import ADMIN, make_app, team_doc

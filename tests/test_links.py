@@ -120,8 +120,8 @@ def test_cli_reports_and_forgets_links_no_longer_listed(app: Flask, runner: Any,
     assert "3 link(s) checked, 2 broken" in result.output
 
     with app.app_context():  # the owner fixes the page: the old links drop out of the next check
-        from directory.schemas import load_team
         from directory import services
+        from directory.schemas import load_team
         from tests.conftest import ADMIN
 
         session = get_session()

@@ -11,8 +11,8 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 
-from directory.schemas import canonical_team, load_team
 from directory.db import alembic_config, make_engine, upgrade
+from directory.schemas import canonical_team, load_team
 from tests.conftest import make_app, team_doc
 
 SURROGATE = "\ud800"

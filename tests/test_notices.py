@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from directory.schemas import load_team
 from directory import facts, notices
 from directory.autoreply import SAMPLE_FACTS, render_auto_reply
 from directory.errors import InvalidTeam
+from directory.schemas import load_team
 from tests.conftest import team_doc
 
 WEEK = {"message": "Reduced capacity this week.", "starts": "2026-11-30", "ends": "2026-12-04", "level": "warning"}

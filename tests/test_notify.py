@@ -223,8 +223,8 @@ def test_one_rule_for_due_and_overdue() -> None:
 
 def test_notify_and_link_records_on_each_backend(storage_url: str, tmp_path: Any) -> None:
     """The migration's tables hold on SQLite and PostgreSQL alike: once sent, never twice."""
-    from directory.schemas import load_team
     from directory import links, services
+    from directory.schemas import load_team
     from tests.conftest import ADMIN, get_db_engine, make_app, team_doc
 
     app = make_app(tmp_path, DATABASE_URL=storage_url)

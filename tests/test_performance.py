@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from directory.schemas import load_team
 from directory import performance, services
 from directory.errors import Forbidden
 from directory.models import Revision, ServiceRequest, Team
 from directory.performance import InvalidRequest, Report
+from directory.schemas import load_team
 from tests.conftest import ADMIN, team_doc
 
 WEEKDAYS = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from directory.schemas import load_team, load_teams
 from directory import services
 from directory.errors import Conflict, Forbidden, InvalidTeam, StaleVersion
 from directory.models import ContactAddress, Revision, Team
+from directory.schemas import load_team, load_teams
 from tests.conftest import ADMIN, make_app, team_doc
 
 OWNER = services.Actor(name="alice@example.com", email="alice@example.com")

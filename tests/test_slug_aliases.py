@@ -10,11 +10,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, select
 
-from directory.schemas import load_team
 from directory import services
 from directory.db import get_db, get_session
 from directory.errors import NotFound
 from directory.models import SlugAlias, Team
+from directory.schemas import load_team
 from tests.conftest import ADMIN, make_app, team_doc
 
 

@@ -205,9 +205,9 @@ def test_on_both_backends_and_the_migration_goes_both_ways(storage_url: str, tmp
     from alembic import command
     from sqlalchemy import inspect
 
-    from directory.schemas import load_team
     from directory import kudos, services
     from directory.db import alembic_config, get_db, get_session
+    from directory.schemas import load_team
     from tests.conftest import make_app, team_doc
 
     app = make_app(tmp_path, DATABASE_URL=storage_url)

@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from directory.schemas import TEAM_FIELDS
 from directory import accounts
 from directory.db import get_session
 from directory.hours import WEEKDAYS
 from directory.models import Revision, Team
+from directory.schemas import TEAM_FIELDS
 from tests.conftest import make_app, team_doc
 
 # Any code point, lone surrogates included, with the troublemakers drawn often.

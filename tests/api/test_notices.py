@@ -13,9 +13,9 @@ import pytest
 from flask import Flask
 
 import api.auto_reply
-from directory.schemas import load_team
 from directory import services
 from directory.db import get_session
+from directory.schemas import load_team
 from tests.conftest import ADMIN, make_app, team_doc
 
 WEEK = {"message": "Reduced capacity this week.", "starts": "2026-11-30", "ends": "2026-12-04", "level": "warning"}

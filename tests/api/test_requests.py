@@ -160,9 +160,9 @@ def test_the_team_page_shows_the_share_only_with_enough_requests(client: Any, de
 
 
 def test_an_old_slug_answers_308_to_the_current_one(app: Flask, client: Any, desk: Any, auth_headers: Any) -> None:
-    from directory.schemas import load_team
     from directory import services
     from directory.models import Team
+    from directory.schemas import load_team
     from tests.conftest import ADMIN
 
     with app.app_context():

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from directory.schemas import load_teams
 from directory import services
 from directory.db import get_session
+from directory.schemas import load_teams
 from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parents[2]

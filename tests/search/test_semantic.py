@@ -102,8 +102,8 @@ def test_search_stays_lexical_when_the_model_is_unavailable(tmp_path: Path, monk
     from tests.conftest import ADMIN, team_doc
 
     with app.app_context():
-        from directory.schemas import load_team
         from directory import services
+        from directory.schemas import load_team
 
         session = get_session()
         services.create_team(session, load_team(team_doc()), ADMIN)
@@ -118,8 +118,8 @@ def test_search_stays_lexical_when_the_model_is_unavailable(tmp_path: Path, monk
 def test_many_missing_vectors_are_computed_in_the_background_while_search_answers_by_words(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import directory.search_vectors as search_vectors
-    from directory.schemas import load_team
     from directory import services
+    from directory.schemas import load_team
     from tests.conftest import ADMIN, team_doc
 
     words_only = make_app(tmp_path, SEARCH_SEMANTIC=False)  # e.g. imported where the model was missing

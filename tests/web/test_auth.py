@@ -8,9 +8,9 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from directory.schemas import load_team
 from directory import accounts, services
 from directory.db import get_session
+from directory.schemas import load_team
 
 PASSWORD = "a-long-password-1"
 ADMIN = services.Actor(name="admin@example.com", email="admin@example.com", is_admin=True)

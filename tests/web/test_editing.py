@@ -11,10 +11,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from directory.schemas import load_team
 from directory import services
 from directory.db import get_session
 from directory.models import Revision, Team
+from directory.schemas import load_team
 
 
 def text(response: Any) -> str:

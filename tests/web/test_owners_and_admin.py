@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from directory.schemas import load_team
 from directory import accounts, services
 from directory.db import get_session
+from directory.schemas import load_team
 from tests.conftest import ADMIN, team_doc
 from tests.web.conftest import PASSWORD, csrf_token, sign_in
 

@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from directory.schemas import load_team
 from directory import services
 from directory.db import get_session
+from directory.schemas import load_team
 
 ADMIN = services.Actor(name="admin@example.com", email="admin@example.com", is_admin=True)
 TUESDAY_10_LONDON = "2026-11-24T10:00:00+00:00"

@@ -13,10 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from directory.schemas import load_team
 from directory import accounts, services
 from directory.db import get_session
 from directory.models import SignInFailure, utcnow
+from directory.schemas import load_team
 from tests.conftest import ADMIN, make_app
 from tests.web.conftest import PASSWORD, add_user, csrf_token
 

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from directory.schemas import load_team
 from directory import services
 from directory.db import get_session
+from directory.schemas import load_team
 from directory.web.views import AZ_PAGE_SIZE
 from tests.conftest import ADMIN
 
