@@ -21,7 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, event, func, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from directory import holiday_calendars, hours, reviews
+from directory import holiday_calendars, hours, reviews, search_learning
 from directory.models import Revision, Team, TeamTag
 from directory.search_vectors import SemanticRanker
 from directory.services import CHANGED_KEY
@@ -288,11 +288,12 @@ class SearchService:
         open_ids = self.open_now.open_ids(session, at, newest) if (open_now or with_open_facet) and at else None
 
         cutoffs = reviews.policy(session).overdue_cutoffs((at or datetime.now(UTC)).astimezone(UTC).date())
+        lifts = search_learning.lift(session, search_learning.normalise_query(q), at or datetime.now(UTC))
 
         def ask() -> SearchResults:
             return self.index.query(q, filters=filters, open_ids=open_ids, open_now=open_now,
                                     page=page, page_size=page_size, review_cutoffs=cutoffs,
-                                    semantic=self.semantic.for_query(q))
+                                    semantic=self.semantic.for_query(q), lifts=lifts)
 
         try:
             return self._answer(ask, newest)

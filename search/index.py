@@ -18,7 +18,7 @@ from typing import Any
 from search.analysis import HighlightTerms
 from search.facets import filter_and_count, frozen_filters
 from search.hits import hit_of
-from search.scoring import demote_overdue, rank, top
+from search.scoring import demote_overdue, lift_chosen, rank, top
 from search.snapshots import RESULTS_CACHE, Snapshot, Snapshots
 from search.storage import IndexLockedError, IndexStorage, IndexUnusableError
 from search.suggest import complete, typed_words
@@ -61,8 +61,8 @@ class SearchIndex(IndexStorage):
     def query(self, q: str, *, filters: dict[str, list[str]] | None = None, open_ids: set[int] | None = None,
               open_now: bool = False, page: int = 1, page_size: int = 20,
               review_cutoffs: tuple[str, str] | None = None,
-              semantic: tuple[Any, Callable[[str, dict[str, str]], dict[int, float]]] | None = None
-              ) -> SearchResults:
+              semantic: tuple[Any, Callable[[str, dict[str, str]], dict[int, float]]] | None = None,
+              lifts: dict[int, float] | None = None) -> SearchResults:
         """Ranked, filtered, faceted, highlighted results for what someone typed.
 
         An empty query lists every team by name. Facet counts cover the whole result set; the
@@ -71,7 +71,8 @@ class SearchIndex(IndexStorage):
         overdue for review by `review_cutoffs` score REVIEW_PENALTY times less and say so in
         their hit (`review_overdue`); they are never left out. `semantic` is (the vectors' version,
         a function of the query and its corrected words to {team id: cosine similarity}): scores
-        then blend words and meaning (`search.semantic.fuse`).
+        then blend words and meaning (`search.semantic.fuse`). `lifts` ({team id: fraction}) raises
+        the teams people chose for this query (`search.scoring.lift_chosen`).
         """
         page, page_size = max(1, int(page)), max(1, int(page_size))
         q = (q or "").strip()
@@ -80,12 +81,15 @@ class SearchIndex(IndexStorage):
             snap = self._snapshots.current()
             self.synonyms.get()  # reloads a changed file; its version is part of the key
             key = (q, frozen_filters(filters), open_now, None if open_ids is None else frozenset(open_ids),
-                   self.synonyms.version, review_cutoffs, semantic and semantic[0])
+                   self.synonyms.version, review_cutoffs, semantic and semantic[0],
+                   frozenset(lifts.items()) if lifts else None)
             cached = snap.results.get(key)
             if cached is None:
                 cached = self._evaluate(snap, q, filters, open_ids, open_now, semantic and semantic[1])
                 if review_cutoffs is not None and cached[0]:
                     cached = (demote_overdue(snap, cached[0], review_cutoffs), *cached[1:])
+                if lifts and cached[0]:
+                    cached = (lift_chosen(snap, cached[0], lifts), *cached[1:])
                 if len(snap.results) >= RESULTS_CACHE:
                     del snap.results[next(iter(snap.results))]
                 snap.results[key] = cached

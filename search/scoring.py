@@ -23,6 +23,7 @@ K1 = 2.0                   # term-weight saturation: higher lets field weights m
 DISMAX_TIEBREAK = 0.3      # a team matching several alternatives of one concept gains a little
 EXACT_BONUS = 1000.0       # an exact contact address or slug puts its team first
 REVIEW_PENALTY = 0.85      # a page overdue for review ranks a little lower, never out of the results
+LIFT_CAP = 0.25            # people's choices raise a team's score by at most this fraction
 
 
 def term_scores(snap: Snapshot, text: str) -> dict[int, float]:
@@ -148,6 +149,19 @@ def demote_overdue(snap: Snapshot, scores: dict[int, float], cutoffs: tuple[str,
     """The scores with pages overdue for review multiplied by REVIEW_PENALTY: a little lower,
     so an equally good current page comes first, and a far better stale one still wins."""
     return {d: s * REVIEW_PENALTY if snap.overdue(d, cutoffs) else s for d, s in scores.items()}
+
+
+def lift_chosen(snap: Snapshot, scores: dict[int, float], lifts: dict[int, float]) -> dict[int, float]:
+    """The scores with teams people chose for this query raised by their lift ({team id: fraction},
+    `directory.search_learning`), at most LIFT_CAP: applied last, only to teams the query matched,
+    so it reorders near-ties and never brings in a team the words did not find."""
+    docnum_of = snap.docnum_of
+    raised = dict(scores)
+    for team_id, fraction in lifts.items():
+        docnum = docnum_of.get(team_id)
+        if docnum is not None and docnum in raised:
+            raised[docnum] *= 1.0 + min(max(fraction, 0.0), LIFT_CAP)
+    return raised
 
 
 def top(snap: Snapshot, docs: set[int], scores: dict[int, float], k: int) -> list[int]:

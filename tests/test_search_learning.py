@@ -229,3 +229,32 @@ def test_lift_counts_days_separately(session: Any, make_team: Any) -> None:
     days = dict(session.execute(select(SearchChoiceDay.day, SearchChoiceDay.choosers)).all())
     assert days == {date(2026, 12, 1): 1, date(2026, 11, 30): 1, date(2026, 11, 29): 1}
     assert payroll in search_learning.lift(session, "payslip", NOW)
+
+
+def _ranked(session: Any, q: str) -> list[str]:
+    return [h["slug"] for h in get_search().query(session, q, at=NOW).hits]
+
+
+def test_people_choosing_a_team_for_a_query_lift_it_above_its_former_place_but_not_above_strong_matches(
+        session: Any, make_team: Any) -> None:
+    for slug, name in (("claims", "Claims Team"), ("finance-help", "Finance Help"), ("travel", "Travel Office")):
+        make_team(slug=slug, name=name, summary="Quokka permits and receipts.", description="", tags=["money"],
+                  services=[], contacts=[{"kind": "email", "value": f"{slug}@example.com"}])
+    make_team(slug="wildlife", name="Quokka Desk", summary="Quokka permits.", description="", tags=["quokka"],
+              services=[], contacts=[{"kind": "email", "value": "wildlife@example.com"}])
+    before = _ranked(session, "quokka")
+    assert before == ["wildlife", "claims", "finance-help", "travel"]
+    travel = team_id(session, "travel")
+
+    for i in range(20):  # one person, many times: nothing moves
+        choose(session, person(1), "quokka", travel, NOW + timedelta(minutes=i), position=4)
+    assert _ranked(session, "quokka") == before
+
+    for n in range(2, 6):  # five people in all
+        choose(session, person(n), "quokka", travel, NOW, position=4)
+    assert _ranked(session, "quokka") == ["wildlife", "travel", "claims", "finance-help"]
+
+    for n in range(6, 300):  # however many people: a weak match stays below the strong one
+        choose(session, person(n), "quokka", travel, NOW, position=2)
+    assert _ranked(session, "quokka")[0] == "wildlife"
+    assert _ranked(session, "permits")[1:] == ["claims", "finance-help", "travel"]  # learned for "quokka" only

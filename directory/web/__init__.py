@@ -50,7 +50,7 @@ ERROR_HINTS = {
 
 
 def init_app(app: Flask) -> None:
-    from directory.web import admin, editing, views  # noqa: F401
+    from directory.web import admin, editing, search_insights, views  # noqa: F401
     from directory.web.forms import field_id
     from directory.web.markdown import render_markdown
 

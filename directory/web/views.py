@@ -20,7 +20,7 @@ from directory.models import Team, User
 from directory.notices import active_notices
 from directory.search_sync import get_search, newest_change
 from directory.text import storable
-from directory.web import bp, render_error, safe_next, utcnow
+from directory.web import bp, render_error, safe_next, search_insights, utcnow
 from directory.web.present import badge_for, build_team_view, reader_timezone
 
 PAGE_SIZE = 20
@@ -137,12 +137,14 @@ def search() -> str:
     if page > pages and found.total:
         return redirect(_search_url(q, selected, open_now, pages))  # type: ignore[return-value]
     teams = {t.id: t for t in session.scalars(select(Team).where(Team.id.in_([h["id"] for h in found.hits])))}
+    event_id = search_insights.record_results_page(q, found.total, page)
     hits = []
     reader_tz = reader_tz_from_request()
-    for hit in found.hits:
+    for position, hit in enumerate(found.hits, start=(page - 1) * PAGE_SIZE + 1):
         team = teams.get(hit["id"])
         badge, css = badge_for(team.data, now, reader_tz) if team is not None else ("", "badge--unknown")
         hits.append({**hit, "badge": badge, "badge_class": css, "tags": (team.data.get("tags") if team else []) or [],
+                     "go_url": search_insights.choice_url(event_id, hit["slug"], position),
                      "notices": active_notices(team.data.get("notices"), now, team.timezone) if team else []})
     facets = _facets(found.facets, selected)
     return render_template(

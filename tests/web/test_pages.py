@@ -76,7 +76,7 @@ def test_search_results_have_highlighted_snippets_and_facets(client: FlaskClient
     response = client.get("/search?q=payslips")
     html = text(response)
     assert response.status_code == 200
-    assert 'href="/teams/payroll"' in html
+    assert 'href="/search/go?e=1&amp;to=payroll&amp;at=1"' in html  # records the choice, then shows the team
     assert "<mark>" in html
     assert 'name="department" value="Finance"' in html
     assert 'name="tag" value="pay"' in html
