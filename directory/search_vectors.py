@@ -162,8 +162,8 @@ class SemanticRanker:
             log.exception("semantic search: computing team vectors failed; search ranks by words alone")
 
     # -- answering ------------------------------------------------------------------------------
-    def for_query(self, q: str) -> tuple[int, Callable[[str, dict[str, str]], dict[int, float]]] | None:
-        """(the vectors' version, (query, corrected words) -> {team id: cosine similarity}) for the
+    def for_query(self, q: str) -> tuple[int, Callable[[str, dict[str, str]], semantic.Similarities | None]] | None:
+        """(the vectors' version, (query, corrected words) -> every team's cosine similarity) for the
         index, or None when search must rank by words alone (no model, vectors still loading, an
         empty query). The index calls it only when it has no cached answer."""
         if not self.enabled or not (q or "").strip() or q.strip() == "*":
@@ -176,14 +176,14 @@ class SemanticRanker:
             return None
         return self.vectors.generation, self.similarities
 
-    def similarities(self, q: str, corrected: dict[str, str] | None = None) -> dict[int, float]:
-        """Team id -> cosine similarity of its best passage to the query ({} when it fails), with
+    def similarities(self, q: str, corrected: dict[str, str] | None = None) -> semantic.Similarities | None:
+        """Every team's cosine similarity of its best passage to the query (None when it fails), with
         the index's spelling corrections applied to the words the model does not know."""
         encoder = self.encoder()
         if encoder is None:
-            return {}
+            return None
         try:
             return self.vectors.similarities(encoder.encode_query(encoder.respell(q.strip(), corrected or {})))
         except Exception:
             log.exception("semantic search failed for this query; ranking by words alone")
-            return {}
+            return None

@@ -15,7 +15,7 @@ from operator import add, mul, sub, truediv
 from search.analysis import HighlightTerms
 from search.documents import decode_positions
 from search.query import Concept, exact_docs, is_contact, replace_words, understand
-from search.semantic import fuse
+from search.semantic import Similarities, fuse
 from search.snapshots import Snapshot
 from search.synonyms import SynonymMap
 
@@ -113,7 +113,7 @@ def concept_scores(snap: Snapshot, concept: Concept) -> dict[int, float]:
 
 
 def rank(snap: Snapshot, synonyms: SynonymMap, q: str,
-         similarity: Callable[[str, dict[str, str]], dict[int, float]] | None = None
+         similarity: Callable[[str, dict[str, str]], Similarities | None] | None = None
          ) -> tuple[dict[int, float], set[int], str | None, HighlightTerms]:
     """Scores of the teams matching a query (none for an empty one: all match, listed by name),
     the matching set, the "did you mean" suggestion and the terms to highlight."""
@@ -131,8 +131,7 @@ def rank(snap: Snapshot, synonyms: SynonymMap, q: str,
         scores = score(snap, concepts)
         meaning = similarity(q, corrected) if similarity else None
         if meaning:
-            docnum_of = snap.docnum_of
-            scores = fuse(scores, {docnum_of[t]: s for t, s in meaning.items() if t in docnum_of})
+            scores = fuse(scores, meaning.keyed(snap.ids, snap.docnum_of))
         for docnum in exact:
             scores[docnum] = scores.get(docnum, 0.0) + EXACT_BONUS
         matched = set(scores)

@@ -9,6 +9,7 @@ package is missing, `load_encoder` returns None and search stays lexical.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -16,6 +17,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -335,9 +337,71 @@ def embed_teams(encoder: Encoder, docs: Iterable[tuple[str, str]]) -> list[Any]:
 MIN_SIMILARITY = 0.30
 # Weight of the word match (scaled to the best word match of the query) against the similarity.
 LEXICAL_WEIGHT = 0.35
+# At most this many teams join on meaning alone (the most similar): a vague question can be
+# similar enough to thousands, and only the first pages are read.
+SEMANTIC_CANDIDATES = 500
 
 
-def fuse(lexical: dict[int, float], similarity: dict[int, float]) -> dict[int, float]:
+class Similarities:
+    """A query's cosine similarity to every team (that of its best passage), kept as numpy arrays:
+    ranking reads the teams matched by words and the few most similar ones, never a Python dict
+    of every team. Looked up by team id, or by the index's document numbers once `keyed`."""
+
+    def __init__(self, best: Any, ids: Sequence[int], rows: dict[int, int],
+                 team_of: Sequence[int] | None = None, key_of: dict[int, int] | None = None) -> None:
+        import numpy as np
+
+        self._best, self._ids, self._rows = best, ids, rows
+        self._team_of, self._key_of = team_of, key_of
+        # The middle of the sorted similarities, as sorted(...)[n // 2] would give, without sorting.
+        self.median = float(np.partition(best, len(best) // 2)[len(best) // 2]) if len(best) else 0.0
+        self.top = float(best.max()) if len(best) else 0.0
+
+    def __len__(self) -> int:
+        return len(self._best)
+
+    def keyed(self, team_of: Sequence[int], key_of: dict[int, int]) -> Similarities:
+        """The same similarities looked up by another key (`team_of[key]` is its team id,
+        `key_of[team id]` its key); teams without a key are left out of the candidates."""
+        keyed = copy.copy(self)
+        keyed._team_of, keyed._key_of = team_of, key_of
+        return keyed
+
+    def get(self, key: int, default: float) -> float:
+        row = self._rows.get(key if self._team_of is None else self._team_of[key])
+        return default if row is None else float(self._best[row])
+
+    def values(self, keys: Iterable[int], default: float) -> list[float]:
+        """The similarity of each key in turn (`default` for a team without vectors), in one gather."""
+        import numpy as np
+
+        teams = keys if self._team_of is None else map(self._team_of.__getitem__, keys)
+        rows = np.fromiter(map(self._rows.get, teams, repeat(-1)), dtype=np.int64)
+        if not len(rows):
+            return []
+        found = rows >= 0
+        return np.where(found, self._best[np.where(found, rows, 0)], np.float32(default)).tolist()
+
+    def most_similar(self, threshold: float, limit: int = SEMANTIC_CANDIDATES) -> dict[int, float]:
+        """Key -> similarity of the `limit` most similar teams at or above `threshold`."""
+        import numpy as np
+
+        rows = np.flatnonzero(self._best >= threshold)
+        if len(rows) > limit:
+            rows = rows[np.argpartition(self._best[rows], len(rows) - limit)[len(rows) - limit:]]
+        found: dict[int, float] = {}
+        for row, value in zip(rows.tolist(), self._best[rows].tolist(), strict=True):
+            key = self._ids[row] if self._key_of is None else self._key_of.get(self._ids[row])
+            if key is not None:
+                found[key] = value
+        return found
+
+    def as_dict(self) -> dict[int, float]:
+        """Every team's similarity by team id (for tests and inspection, not for ranking)."""
+        return dict(zip(self._ids, self._best.tolist(), strict=True))
+
+
+def fuse(lexical: dict[int, float], similarity: Similarities) -> dict[int, float]:
     """One score per team from the word-match scores and the cosine similarities of every team.
 
     A blend rather than rank fusion, each side scaled within the query: the word score by the best
@@ -346,20 +410,20 @@ def fuse(lexical: dict[int, float], similarity: dict[int, float]) -> dict[int, f
     similarities run differs from one question to the next. Teams matched by words stay in the
     results whatever their similarity; teams matched only by meaning join when similar enough.
     """
-    values = sorted(similarity.values())
-    if not values:
+    if not len(similarity):
         return lexical
-    median, top = values[len(values) // 2], values[-1]
+    median, top = similarity.median, similarity.top
     spread = max(top - median, 1e-6)
     best = max(lexical.values(), default=0.0) or 1.0
 
-    def meaning(d: int) -> float:
-        return max(similarity.get(d, median) - median, 0.0) / spread
+    def meaning(s: float) -> float:
+        return max(s - median, 0.0) / spread
 
-    fused = {d: LEXICAL_WEIGHT * s / best + (1.0 - LEXICAL_WEIGHT) * meaning(d) for d, s in lexical.items()}
-    for d, s in similarity.items():
-        if d not in fused and s >= MIN_SIMILARITY:
-            fused[d] = (1.0 - LEXICAL_WEIGHT) * meaning(d)
+    fused = {d: LEXICAL_WEIGHT * s / best + (1.0 - LEXICAL_WEIGHT) * meaning(m)
+             for (d, s), m in zip(lexical.items(), similarity.values(lexical, median), strict=True)}
+    for d, s in similarity.most_similar(MIN_SIMILARITY).items():
+        if d not in fused:
+            fused[d] = (1.0 - LEXICAL_WEIGHT) * meaning(s)
     return fused
 
 
@@ -373,6 +437,7 @@ class TeamVectors:
         self._owners: Any = None
         self._starts: Any = None
         self._ids: list[int] = []
+        self._rows: dict[int, int] = {}
         self.generation = 0
         self.loaded = False
         self._lock = threading.Lock()
@@ -394,8 +459,8 @@ class TeamVectors:
             self._matrix = None
             self.generation += 1
 
-    def similarities(self, query: Any) -> dict[int, float]:
-        """Team id -> the best cosine similarity of any of its chunks to the query vector."""
+    def similarities(self, query: Any) -> Similarities:
+        """Every team's best cosine similarity of any of its chunks to the query vector."""
         import numpy as np
 
         with self._lock:
@@ -403,12 +468,12 @@ class TeamVectors:
                 self._ids = list(self._teams)
                 blocks = [self._teams[i][1] for i in self._ids]
                 if not blocks:
-                    return {}
+                    return Similarities(np.zeros(0, dtype=np.float32), [], {})
                 self._matrix = np.ascontiguousarray(np.concatenate(blocks), dtype=np.float32)
                 self._starts = np.cumsum([0] + [len(b) for b in blocks[:-1]])
+                self._rows = {team_id: row for row, team_id in enumerate(self._ids)}
                 # Each team's entry becomes a view into the matrix: the vectors are held once.
                 for team_id, start, block in zip(self._ids, self._starts.tolist(), blocks, strict=True):
                     self._teams[team_id] = (self._teams[team_id][0], self._matrix[start:start + len(block)])
-            matrix, starts, ids = self._matrix, self._starts, self._ids
-        best = np.maximum.reduceat(matrix @ query, starts)
-        return dict(zip(ids, best.tolist(), strict=True))
+            matrix, starts, ids, rows = self._matrix, self._starts, self._ids, self._rows
+        return Similarities(np.maximum.reduceat(matrix @ query, starts), ids, rows)

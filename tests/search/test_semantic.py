@@ -51,12 +51,36 @@ def test_respelling_fixes_only_words_the_model_does_not_know(encoder: semantic.E
     assert encoder.respell("access our githib, spend less", corrected) == "access our github, spend less"
 
 
+def _similarities(values: dict[int, float]) -> semantic.Similarities:
+    import numpy as np
+
+    return semantic.Similarities(np.array(list(values.values()), dtype=np.float32), list(values),
+                                 {team_id: row for row, team_id in enumerate(values)})
+
+
 def test_fuse_keeps_word_matches_and_adds_only_similar_teams() -> None:
     lexical = {1: 10.0, 2: 2.0}
-    similarity = {1: 0.2, 2: 0.6, 3: 0.55, 4: 0.1, 5: 0.05}
+    similarity = _similarities({1: 0.2, 2: 0.6, 3: 0.55, 4: 0.1, 5: 0.05})
     fused = semantic.fuse(lexical, similarity)
     assert set(fused) == {1, 2, 3}  # 4 and 5 are not similar enough to join on meaning alone
     assert fused[2] > fused[3] > 0
+
+
+def test_similarities_scale_from_the_median_and_offer_only_the_most_similar_teams() -> None:
+    values = {team_id: team_id / 100 for team_id in range(1, 100)}
+    values[7] = 0.955
+    similarity = _similarities(values)
+    assert similarity.median == pytest.approx(sorted(values.values())[len(values) // 2]) == pytest.approx(0.51)
+    assert similarity.top == pytest.approx(0.99)
+    most = similarity.most_similar(0.30, limit=5)
+    assert set(most) == {7, 99, 98, 97, 96}
+    assert set(similarity.most_similar(0.975)) == {98, 99}
+    # Keyed by document number: docnum 0 is team 7, and teams without a docnum are not offered.
+    keyed = similarity.keyed([7, 99], {7: 0, 99: 1})
+    assert keyed.get(0, -1.0) == pytest.approx(0.955) and keyed.get(1, -1.0) == pytest.approx(0.99)
+    assert keyed.most_similar(0.9) == pytest.approx({0: 0.955, 1: 0.99})
+    fused = semantic.fuse({0: 3.0}, keyed)
+    assert set(fused) == {0, 1} and fused[0] > fused[1]
 
 
 def _payroll_like(make_team: Callable[..., Any]) -> None:
@@ -147,7 +171,7 @@ def test_a_team_scores_by_its_best_passage_and_updates_replace_or_remove_it() ->
     vectors.update({1: ("a", np.eye(3, 384, dtype=np.float32)), 2: ("b", np.eye(2, 384, k=5, dtype=np.float32))})
     query = np.zeros(384, dtype=np.float32)
     query[5] = 1.0
-    assert vectors.similarities(query) == {1: 0.0, 2: 1.0}
+    assert vectors.similarities(query).as_dict() == {1: 0.0, 2: 1.0}
     vectors.update({3: ("c", np.eye(1, 384, k=5, dtype=np.float32) * 0.5)}, removed=[1])
-    assert vectors.similarities(query) == {2: 1.0, 3: 0.5}
+    assert vectors.similarities(query).as_dict() == {2: 1.0, 3: 0.5}
     assert vectors.hash_of(2) == "b" and vectors.hash_of(1) is None
