@@ -348,6 +348,7 @@ def _refuse(problems: list[str]) -> None:
 
 def run_import(records: list[dict[str, Any]], label: str) -> services.ImportReport:
     session = get_session()
+    get_search().semantic.background = False  # many new teams' vectors: `compute_vectors`, or the server
     try:
         with click.progressbar(length=len(records), label=label, file=sys.stderr) as bar:
             report = services.import_teams(session, records, CLI_ACTOR, progress=bar.update)
@@ -395,6 +396,19 @@ def import_command(file: str) -> None:
     report = run_import(records, "Importing teams")
     click.echo(f"Imported: {len(report.created)} created, {len(report.updated)} updated, "
                f"{len(report.unchanged)} unchanged.")
+    compute_vectors()
+
+
+def compute_vectors() -> None:
+    """Compute the vectors of search by meaning that teams lack, with a progress bar. The teams
+    are searchable by their words already; if this is interrupted, the server computes the rest."""
+    ranker = get_search().semantic
+    if not ranker.enabled or not ranker.missing():
+        return
+    total = services.count_teams(get_session())
+    with click.progressbar(length=total, label="Computing search vectors", file=sys.stderr) as bar:
+        count = ranker.compute_missing(progress=bar.update)
+    click.echo(f"Search vectors: {count} team(s).")
 
 
 @click.command("export")
@@ -503,6 +517,7 @@ def reindex() -> None:
     with click.progressbar(length=total, label="Indexing teams", file=sys.stderr) as bar:
         count = search.rebuild(progress=bar.update)
     click.echo(f"Indexed {count} team(s).")
+    compute_vectors()
 
 
 @click.command("create-token")

@@ -10,12 +10,14 @@ the same catch-up that keeps the index current. Without the model, search stays 
 from __future__ import annotations
 
 import logging
+import os
+import random
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory.models import Team, TeamVector
@@ -33,6 +35,9 @@ class SemanticRanker:
     def __init__(self, factory: sessionmaker[Session], enabled: bool = True) -> None:
         self.factory = factory
         self.enabled = enabled
+        # Many missing vectors are computed by a background thread; a command that computes them
+        # itself afterwards (`directory import`, with a progress bar) turns this off.
+        self.background = True
         self.vectors = semantic.TeamVectors()
         self._load_lock = threading.Lock()
         self._filler: threading.Thread | None = None
@@ -50,11 +55,11 @@ class SemanticRanker:
         return "loading" if self._filler is not None and self._filler.is_alive() else "ok"
 
     # -- computing and caching ------------------------------------------------------------------
-    def vectors_for(self, session: Session, docs: Sequence[dict[str, Any]]) -> dict[int, tuple[str, Any]]:
+    def vectors_for(self, session: Session, docs: Sequence[dict[str, Any]],
+                    progress: Callable[[int], None] | None = None) -> dict[int, tuple[str, Any]]:
         """Team id -> (hash, vectors) for these §1 dicts: from memory or the database when the text
-        is unchanged, else embedded now (in batches) and stored for every process and host."""
-        import numpy as np
-
+        is unchanged, else embedded now (in batches) and stored for every process and host.
+        `progress` is told how many teams each batch settled."""
         encoder = self.encoder()
         if encoder is None or not docs:
             return {}
@@ -68,27 +73,50 @@ class SemanticRanker:
             wanted.setdefault(digest, []).append(team_id)
         stored: dict[str, Any] = {}
         keys = list(wanted)
-        for start in range(0, len(keys), 500):
-            rows = session.execute(select(TeamVector.content_hash, TeamVector.vector)
-                                   .where(TeamVector.content_hash.in_(keys[start:start + 500]),
-                                          TeamVector.model == encoder.model))
-            for digest, blob in rows:
-                stored[digest] = np.frombuffer(blob, dtype=np.float32).reshape(-1, semantic.DIMENSIONS)
+        stored.update(self._load(session, keys, encoder.model))
+        if progress is not None:
+            progress(len(docs) - sum(len(wanted[digest]) for digest in keys if digest not in stored))
         missing = [digest for digest in keys if digest not in stored]
+        # Each process takes the missing teams in its own order and looks again before each batch,
+        # so gunicorn workers and a command computing at the same time share the work.
+        random.Random(os.getpid()).shuffle(missing)
         for start in range(0, len(missing), BATCH_TEAMS):
             batch = missing[start:start + BATCH_TEAMS]
-            matrices = semantic.embed_teams(encoder, [texts[wanted[digest][0]] for digest in batch])
-            computed = dict(zip(batch, matrices, strict=True))
+            elsewhere = self._load(session, batch, encoder.model) if start else {}
+            session.commit()  # no read transaction held while computing: writers are not held up
+            todo = [digest for digest in batch if digest not in elsewhere]
+            matrices = semantic.embed_teams(encoder, [texts[wanted[digest][0]] for digest in todo]) if todo else []
+            computed = dict(zip(todo, matrices, strict=True))
             self._store(session, computed, encoder.model)
+            stored.update(elsewhere)
             stored.update(computed)
+            if progress is not None:
+                progress(sum(len(wanted[digest]) for digest in batch))
         for digest, team_ids in wanted.items():
             for team_id in team_ids:
                 found[team_id] = (digest, stored[digest])
         return found
 
     @staticmethod
+    def _load(session: Session, keys: Sequence[str], model: str) -> dict[str, Any]:
+        """The stored vectors of these content hashes (those stored)."""
+        import numpy as np
+
+        stored: dict[str, Any] = {}
+        for start in range(0, len(keys), 500):
+            rows = session.execute(select(TeamVector.content_hash, TeamVector.vector)
+                                   .where(TeamVector.content_hash.in_(keys[start:start + 500]),
+                                          TeamVector.model == model))
+            for digest, blob in rows:
+                stored[digest] = np.frombuffer(blob, dtype=np.float32).reshape(-1, semantic.DIMENSIONS)
+        return stored
+
+    @staticmethod
     def _store(session: Session, computed: dict[str, Any], model: str) -> None:
-        """Add the new vectors; another process storing the same hash first is fine (same vector)."""
+        """Add the new vectors; another process storing the same hash first is fine (same vector),
+        and a busy database only means they are computed again later."""
+        if not computed:
+            return
         try:
             with session.begin_nested():
                 existing = set(session.scalars(select(TeamVector.content_hash)
@@ -98,6 +126,10 @@ class SemanticRanker:
             session.commit()
         except IntegrityError:
             session.rollback()
+        except OperationalError:
+            session.rollback()
+            log.warning("semantic search: the database was busy; %d team vectors are held but not stored",
+                        len(computed))
 
     # -- keeping up ---------------------------------------------------------------------------
     def apply(self, upserts: Sequence[dict[str, Any]], deletes: Iterable[int]) -> None:
@@ -106,9 +138,44 @@ class SemanticRanker:
         if not self.enabled or (not upserts and not self.vectors.loaded):
             return
         with self.factory() as session:
+            if len(upserts) > INLINE_TEAMS and self.encoder() is not None \
+                    and self._missing(session, upserts) > INLINE_TEAMS:
+                # A large import: the index has them already; their vectors follow.
+                if self.background:
+                    self._start_filler()
+                return
             found = self.vectors_for(session, upserts)
         if self.vectors.loaded:
             self.vectors.update(found, deletes)
+
+    def missing(self) -> int:
+        """How many current teams have no stored vector (0 without the model)."""
+        if self.encoder() is None:
+            return 0
+        with self.factory() as session:
+            return self._missing(session, self._current(session))
+
+    def compute_missing(self, progress: Callable[[int], None] | None = None) -> int:
+        """Compute and store every current team's missing vectors, in batches (`directory import`
+        shows `progress`); returns how many teams have vectors."""
+        if self.encoder() is None:
+            return 0
+        with self.factory() as session:
+            return len(self.vectors_for(session, self._current(session), progress))
+
+    @staticmethod
+    def _current(session: Session) -> list[dict[str, Any]]:
+        return [dict(data, id=team_id) for team_id, data in
+                session.execute(select(Team.id, Team.data).where(Team.archived_at.is_(None)))]
+
+    def _start_filler(self) -> bool:
+        """Start computing (and then holding) every team's vectors in the background, unless it runs."""
+        with self._load_lock:
+            if self._filler is not None and self._filler.is_alive():
+                return False
+            self._filler = threading.Thread(target=self._fill, daemon=True, name="search-vectors")
+            self._filler.start()
+            return True
 
     def ensure_loaded(self) -> bool:
         """Load every team's vector at this process's first search; True when vectors are usable.
@@ -124,11 +191,9 @@ class SemanticRanker:
             if self._filler is not None and self._filler.is_alive():
                 return False
             with self.factory() as session:
-                teams = [dict(data, id=team_id) for team_id, data in
-                         session.execute(select(Team.id, Team.data).where(Team.archived_at.is_(None)))]
+                teams = self._current(session)
                 if len(teams) > INLINE_TEAMS and self._missing(session, teams) > INLINE_TEAMS:
-                    self._filler = threading.Thread(target=self._fill, args=(teams,), daemon=True,
-                                                    name="search-vectors")
+                    self._filler = threading.Thread(target=self._fill, daemon=True, name="search-vectors")
                     self._filler.start()
                     return False
                 self.vectors.update(self.vectors_for(session, teams), replace=True)
@@ -144,17 +209,16 @@ class SemanticRanker:
                                          .where(TeamVector.content_hash.in_(keys[start:start + 500]))))
         return len(hashes - known)
 
-    def _fill(self, teams: list[dict[str, Any]]) -> None:
+    def _fill(self) -> None:
         try:
             with self.factory() as session:
-                found = self.vectors_for(session, teams)
+                found = self.vectors_for(session, self._current(session))
             with self._load_lock:
                 self.vectors.update(found, replace=True)
                 self.vectors.loaded = True
             # Teams written meanwhile had their vectors stored but not held here: pick them up.
             with self.factory() as session:
-                current = [dict(data, id=team_id) for team_id, data in
-                           session.execute(select(Team.id, Team.data).where(Team.archived_at.is_(None)))]
+                current = self._current(session)
                 gone = set(found) - {doc["id"] for doc in current}
                 self.vectors.update(self.vectors_for(session, current), gone)
             log.info("semantic search: vectors of %d teams computed", len(found))

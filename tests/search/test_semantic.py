@@ -175,3 +175,39 @@ def test_a_team_scores_by_its_best_passage_and_updates_replace_or_remove_it() ->
     vectors.update({3: ("c", np.eye(1, 384, k=5, dtype=np.float32) * 0.5)}, removed=[1])
     assert vectors.similarities(query).as_dict() == {2: 1.0, 3: 0.5}
     assert vectors.hash_of(2) == "b" and vectors.hash_of(1) is None
+
+
+def test_an_import_is_searchable_by_words_at_once_and_its_vectors_follow_with_a_progress_bar(
+        app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import directory.search_vectors as search_vectors
+    from tests.conftest import team_doc
+
+    monkeypatch.setattr(search_vectors, "INLINE_TEAMS", 2)
+    teams = [team_doc(slug=f"team-{n}", name=f"Team {n}", contacts=[],
+                      summary=f"Helps with question number {n} about zeppelins.") for n in range(6)]
+    (tmp_path / "teams.json").write_text(json.dumps(teams))
+    computed: list[int] = []
+    real = semantic.embed_teams
+    ranker = app.extensions["directory_search"].semantic
+
+    def embed(enc: semantic.Encoder, docs: Any) -> list[Any]:
+        docs = list(docs)
+        if not computed:  # the words already find the teams while their vectors are computed
+            assert ranker.background is False and ranker.missing() == 6
+            assert app.extensions["directory_search"].index.query("zeppelins").total == 6
+        computed.append(len(docs))
+        return real(enc, docs)
+
+    monkeypatch.setattr(semantic, "embed_teams", embed)
+    result = app.test_cli_runner().invoke(args=["import", str(tmp_path / "teams.json")])
+    assert result.exit_code == 0, result.output
+    assert "Computing search vectors" in result.output and "Search vectors: 6 team(s)." in result.output
+    assert sum(computed) == 6
+    with app.app_context():
+        assert get_session().query(TeamVector).count() == 6
+    assert ranker.missing() == 0
+    # A reindex finds every vector stored: nothing to compute, no progress bar.
+    again = app.test_cli_runner().invoke(args=["reindex"])
+    assert again.exit_code == 0 and "Computing search vectors" not in again.output and sum(computed) == 6
