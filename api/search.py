@@ -49,9 +49,15 @@ class SearchHitSchema(Schema):
         "description": "the page is overdue for review: ranked a little lower, and may be out of date"})
     notices = fields.List(fields.Dict(), metadata={
         "description": "the team's notices active now (message, level, starts, ends, starts_at, ends_at)"})
+    match = fields.String(validate=validate.OneOf(("strong", "related")), metadata={
+        "description": "strong: the team answers the query (it scores close to the best, or uses a word of "
+                       "the query that few teams use); related: it only mentions some of the words. "
+                       "Strong matches come first. Every team is strong when the query is empty.",
+        "example": "strong"})
 
 
-HIT_FIELDS = ("slug", "name", "summary", "department", "score", "highlights", "last_reviewed", "review_overdue")
+HIT_FIELDS = ("slug", "name", "summary", "department", "score", "highlights", "last_reviewed", "review_overdue",
+              "match")
 
 
 def _notices_now(hits: list[dict[str, Any]], at: Any) -> dict[int, list[dict[str, Any]]]:
@@ -72,6 +78,10 @@ class SearchResultsSchema(Schema):
     facets = fields.Dict(metadata={"description": "counts per value of department, tags, location and open_now",
                                    "example": {"department": {"Finance": 3}, "open_now": {"true": 2, "false": 1}}})
     suggestion = fields.String(allow_none=True, metadata={"description": "did you mean", "example": "payroll"})
+    strong = fields.Integer(allow_none=True, metadata={
+        "description": "how many of the `total` teams are strong matches (listed before the others); null when "
+                       "the search index is being rebuilt and results come from a plainer match",
+        "example": 1})
 
 
 class SuggestArgsSchema(Schema):
@@ -107,7 +117,7 @@ class Search(MethodView):
             "total": found.total, "page": found.page, "page_size": found.page_size,
             "results": [{**{key: hit[key] for key in HIT_FIELDS if key in hit}, "notices": notices.get(hit["id"], [])}
                         for hit in found.hits],
-            "facets": found.facets, "suggestion": found.suggestion,
+            "facets": found.facets, "suggestion": found.suggestion, "strong": found.strong,
         })
 
 

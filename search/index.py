@@ -18,7 +18,7 @@ from typing import Any
 from search.analysis import HighlightTerms
 from search.facets import filter_and_count, frozen_filters
 from search.hits import hit_of
-from search.scoring import demote_overdue, lift_chosen, rank, top
+from search.scoring import demote_overdue, lift_chosen, rank, strong_first, top
 from search.snapshots import RESULTS_CACHE, Snapshot, Snapshots
 from search.storage import IndexLockedError, IndexStorage, IndexUnusableError
 from search.suggest import complete, typed_words
@@ -29,7 +29,10 @@ __all__ = ["IndexLockedError", "IndexUnusableError", "SearchIndex", "SearchResul
 
 @dataclass
 class SearchResults:
-    """One page of hits plus what the whole result set looks like (total, facets)."""
+    """One page of hits plus what the whole result set looks like (total, facets).
+
+    The `strong` matches of the whole set come first; each hit says whether it is one (`match`:
+    "strong" or "related", see `search.scoring.strong_matches`). None when unknown."""
 
     total: int
     hits: list[dict[str, Any]]
@@ -37,6 +40,7 @@ class SearchResults:
     suggestion: str | None
     page: int
     page_size: int
+    strong: int | None = None
 
 
 class SearchIndex(IndexStorage):
@@ -93,28 +97,31 @@ class SearchIndex(IndexStorage):
                 if len(snap.results) >= RESULTS_CACHE:
                     del snap.results[next(iter(snap.results))]
                 snap.results[key] = cached
-            scores, allowed, facets, suggestion, terms = cached
+            scores, allowed, facets, suggestion, terms, strong = cached
             page_key = (key, page, page_size)
             hits = snap.pages.get(page_key)
             if hits is None:  # highlighting is the costly part of a repeated query: keep the page
                 start = (page - 1) * page_size
-                ranked = top(snap, allowed, scores, start + page_size)[start:]
+                ranked = top(snap, allowed, strong_first(scores, strong), start + page_size)[start:]
                 hits = [hit_of(snap, d, scores.get(d, 0.0), terms) for d in ranked]
                 for d, hit in zip(ranked, hits, strict=True):
                     hit["review_overdue"] = snap.overdue(d, review_cutoffs)
+                    hit["match"] = "strong" if d in strong else "related"
                 if len(snap.pages) >= RESULTS_CACHE * 4:
                     del snap.pages[next(iter(snap.pages))]
                 snap.pages[page_key] = hits
         return SearchResults(len(allowed), [dict(hit, highlights=dict(hit["highlights"])) for hit in hits],
-                             {k: dict(v) for k, v in facets.items()}, suggestion, page, page_size)
+                             {k: dict(v) for k, v in facets.items()}, suggestion, page, page_size, len(strong))
 
     def _evaluate(self, snap: Snapshot, q: str, filters: dict[str, list[str]], open_ids: set[int] | None,
                   open_now: bool, similarity: Callable[[str, dict[str, str]], dict[int, float]] | None = None
-                  ) -> tuple[dict[int, float], set[int], dict[str, dict[str, int]], str | None, HighlightTerms]:
-        """Everything about a query but its page: scores, the filtered set, facets, suggestion."""
-        scores, matched, suggestion, terms = rank(snap, self.synonyms.get(), q, similarity)
+                  ) -> tuple[dict[int, float], set[int], dict[str, dict[str, int]], str | None, HighlightTerms,
+                             set[int]]:
+        """Everything about a query but its page: scores, the filtered set, facets, suggestion, and
+        which of the filtered set are strong matches."""
+        scores, matched, suggestion, terms, strong = rank(snap, self.synonyms.get(), q, similarity)
         allowed, facets = filter_and_count(snap, matched, filters, open_ids, open_now)
-        return scores, allowed, facets, suggestion, terms
+        return scores, allowed, facets, suggestion, terms, allowed if strong is matched else strong & allowed
 
     def suggest(self, prefix: str, limit: int = 8) -> list[dict[str, Any]]:
         """Teams whose name, service, tag or department words start with what was typed so far

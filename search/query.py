@@ -9,7 +9,7 @@ finds teams named by a contact address or slug in the query.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from whoosh.query import Term
@@ -28,18 +28,34 @@ SHORT_QUERY = 3            # implicit prefix on the last word only up to this ma
 MIN_CORRECTED_IN_CONTEXT = 5  # shortest unknown word corrected when the query has other words
 FEW_HITS = 2               # a known word in at most this many teams may still be a typo
 MAX_QUERY_WORDS = 32       # a pasted paragraph is searched by its first words
+TYPED, SYNONYM = "typed", "synonym"  # origins of a concept's alternatives (`Concept.origins`)
+# Negative contractions typed without their apostrophe. Pages spell them "won't", which the index
+# holds as "won" (the "t" is too short to keep): "wont" is searched the same way.
+_BARE_CONTRACTIONS = frozenset({
+    "aint", "arent", "cant", "couldnt", "didnt", "doesnt", "dont", "hadnt", "hasnt", "havent", "isnt", "mustnt",
+    "neednt", "shant", "shouldnt", "wasnt", "werent", "wont", "wouldnt"})
 
 
 @dataclass
 class Concept:
-    """One thing the user asked for: the alternatives (stem tuples, weight) any of which will do."""
+    """One thing the user asked for: the alternatives (stem tuples, weight) any of which will do.
+
+    `origins` says where an alternative came from: TYPED (the words as typed, or their
+    correction), SYNONYM (the synonym file) or "" (a completion, one word of a typed phrase).
+    Scoring keeps synonym-only matches below typed-word ones, and a rare typed word makes a
+    strong match."""
 
     alternatives: dict[tuple[str, ...], float]
     prefixes: tuple[str, ...] = ()  # for highlighting completed words
+    origins: dict[tuple[str, ...], str] = field(default_factory=dict)
 
-    def add(self, stems: tuple[str, ...], weight: float) -> None:
+    def add(self, stems: tuple[str, ...], weight: float, origin: str = "") -> None:
         if stems and weight > self.alternatives.get(stems, 0.0):
             self.alternatives[stems] = weight
+            self.origins[stems] = origin
+
+    def of_origin(self, origin: str) -> list[tuple[str, ...]]:
+        return [stems for stems in self.alternatives if self.origins.get(stems, "") == origin]
 
 
 _QUERY_TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
@@ -62,7 +78,8 @@ def parse(q: str) -> list[Item]:
         if token.endswith("*") and len(words(token)) == 1:
             items.append(Item("prefix", words(token)[0]))
             continue
-        items.extend(Item("word", w) for w in words(token))
+        for w in words(token):
+            items.extend(Item("word", part) for part in ((w[:-1], "t") if w in _BARE_CONTRACTIONS else (w,)))
     return items
 
 
@@ -173,9 +190,9 @@ def understand(snap: Snapshot, synonyms: SynonymMap, q: str) -> tuple[list[Conce
             typed = " ".join(items[k].text for k in range(*span))
             concept = Concept({})
             typed_stems = entry_stems(typed)
-            concept.add(typed_stems, 1.0)
+            concept.add(typed_stems, 1.0, TYPED)
             for alt in synonyms.expand(tuple(keys[span[0]:span[1]])):
-                concept.add(alt.stems, SYNONYM_WEIGHT * len(alt.stems) / len(alt.key))
+                concept.add(alt.stems, SYNONYM_WEIGHT * len(alt.stems) / len(alt.key), SYNONYM)
             if len(typed_stems) > 1:
                 for s in typed_stems:
                     concept.add((s,), SPLIT_WORD_WEIGHT)
@@ -184,11 +201,11 @@ def understand(snap: Snapshot, synonyms: SynonymMap, q: str) -> tuple[list[Conce
         elif item.kind == "phrase":
             phrase = entry_stems(item.text)
             if phrase:
-                concepts.append(Concept({phrase: 1.0}))
+                concepts.append(Concept({phrase: 1.0}, origins={phrase: TYPED}))
         elif item.kind == "prefix":
             concept = Concept({}, prefixes=(item.text,))
             if is_known(snap, stem(item.text)):
-                concept.add((stem(item.text),), 1.0)
+                concept.add((stem(item.text),), 1.0, TYPED)
             for w in expand_prefix(snap, item.text):
                 concept.add((stem(w),), PREFIX_WEIGHT)
             if concept.alternatives:
@@ -198,11 +215,11 @@ def understand(snap: Snapshot, synonyms: SynonymMap, q: str) -> tuple[list[Conce
             s = stem(word)
             concept = Concept({})
             if is_known(snap, s):
-                concept.add((s,), 1.0)
+                concept.add((s,), 1.0, TYPED)
                 fixed = rare_word_fix(snap, word, s)
                 if fixed is not None:  # search both; suggest the commoner one
                     corrected[word] = fixed
-                    concept.add((stem(fixed),), CORRECTION_WEIGHT)
+                    concept.add((stem(fixed),), CORRECTION_WEIGHT, TYPED)
             else:
                 if i == last and short:
                     completions = expand_prefix(snap, word)
@@ -216,9 +233,10 @@ def understand(snap: Snapshot, synonyms: SynonymMap, q: str) -> tuple[list[Conce
                     fixed = correct(snap, word)
                     if fixed is not None:
                         corrected[word] = fixed
-                        concept.add((stem(fixed),), CORRECTION_WEIGHT)
+                        concept.add((stem(fixed),), CORRECTION_WEIGHT, TYPED)
                         for alt in synonyms.expand((stem(fixed),)):
-                            concept.add(alt.stems, SYNONYM_WEIGHT * CORRECTION_WEIGHT * len(alt.stems) / len(alt.key))
+                            concept.add(alt.stems, SYNONYM_WEIGHT * CORRECTION_WEIGHT * len(alt.stems) / len(alt.key),
+                                        SYNONYM)
             if concept.alternatives:
                 concepts.append(concept)
     return concepts, corrected

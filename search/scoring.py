@@ -8,13 +8,14 @@ snapshot, so a common word matching thousands of teams stays cheap on repeat.
 from __future__ import annotations
 
 import heapq
+import statistics
 from collections.abc import Callable
 from itertools import repeat
 from operator import add, mul, sub, truediv
 
 from search.analysis import HighlightTerms
 from search.documents import decode_positions
-from search.query import Concept, exact_docs, is_contact, replace_words, understand
+from search.query import SYNONYM, SYNONYM_WEIGHT, TYPED, Concept, exact_docs, is_contact, replace_words, understand
 from search.semantic import Similarities, fuse
 from search.snapshots import Snapshot
 from search.synonyms import SynonymMap
@@ -23,6 +24,9 @@ K1 = 2.0                   # term-weight saturation: higher lets field weights m
 DISMAX_TIEBREAK = 0.3      # a team matching several alternatives of one concept gains a little
 EXACT_BONUS = 1000.0       # an exact contact address or slug puts its team first
 REVIEW_PENALTY = 0.85      # a page overdue for review ranks a little lower, never out of the results
+STRONG_SHARE = 0.5         # a team scoring at least this share of the best score is a strong match
+RARE_TEAMS = 2             # a typed word found in at most this many teams (or RARE_SHARE of them)
+RARE_SHARE = 0.01          # is rare: every team using it is a strong match
 LIFT_CAP = 0.25            # people's choices raise a team's score by at most this fraction
 
 
@@ -75,8 +79,15 @@ def alternative_scores(snap: Snapshot, stems: tuple[str, ...]) -> dict[int, floa
 
 
 def concept_scores(snap: Snapshot, concept: Concept) -> dict[int, float]:
-    """Doc -> score for one concept: its best alternative, plus a share of the others."""
-    cache_key = tuple(sorted(concept.alternatives.items()))
+    """Doc -> score for one concept: its best alternative, plus a share of the others.
+
+    A team found only through a synonym scores at most SYNONYM_WEIGHT times the median score of
+    the teams using the word as typed: a synonym widens the search without letting another sense
+    of it ("notebook" for "laptop": GPU notebooks) outrank the word the person chose, and a
+    typed word used in another sense by a few teams ("bill" for a cloud bill) still lets the
+    synonym ("invoice") find the right one. When nobody uses the typed word, synonyms carry
+    the concept alone."""
+    cache_key = (tuple(sorted(concept.alternatives.items())), tuple(sorted(concept.origins.items())))
     cached = snap.concept_scores.get(cache_key)
     if cached is not None:
         return cached
@@ -107,41 +118,124 @@ def concept_scores(snap: Snapshot, concept: Concept) -> dict[int, float]:
             keys = list(best)
             tie = map(mul, map(sub, map(total.__getitem__, keys), best.values()), repeat(DISMAX_TIEBREAK))
             result = dict(zip(keys, map(add, best.values(), tie), strict=True))
+        if concept.of_origin(SYNONYM):
+            _cap_synonym_only(snap, concept, result)
     snap.hold_scores(len(result))
     snap.concept_scores[cache_key] = result
     return result
 
 
+def _typed_docs(snap: Snapshot, concept: Concept) -> set[int]:
+    typed: set[int] = set()
+    for stems in concept.of_origin(TYPED):
+        typed.update(alternative_scores(snap, stems))
+    return typed
+
+
+def synonym_only_docs(snap: Snapshot, concept: Concept) -> set[int]:
+    """Teams a concept finds only through its synonyms while some team uses the word as typed."""
+    typed = _typed_docs(snap, concept)
+    if not typed:
+        return set()
+    found: set[int] = set()
+    for stems in concept.of_origin(SYNONYM):
+        found.update(alternative_scores(snap, stems))
+    return found - typed
+
+
+def _cap_synonym_only(snap: Snapshot, concept: Concept, result: dict[int, float]) -> None:
+    typed = _typed_docs(snap, concept) & result.keys()
+    if not typed:
+        return
+    ceiling = statistics.median_low(map(result.__getitem__, typed)) * SYNONYM_WEIGHT
+    for d in synonym_only_docs(snap, concept) & result.keys():
+        if result[d] > ceiling:
+            result[d] = ceiling
+
+
+def widened_docs(snap: Snapshot, concepts: list[Concept]) -> set[int]:
+    """Teams the query's words find only through synonyms of words other teams use as typed."""
+    widened: set[int] = set()
+    literal: set[int] = set()
+    for concept in concepts:
+        only = synonym_only_docs(snap, concept)
+        widened |= only
+        literal.update(d for d in concept_scores(snap, concept) if d not in only)
+    return widened - literal
+
+
+def rare_word_docs(snap: Snapshot, concepts: list[Concept]) -> set[int]:
+    """Teams using a word of the query (as typed, or corrected) that few teams use: however low
+    such a team scores overall, it has the one thing that singles it out."""
+    limit = max(RARE_TEAMS, RARE_SHARE * len(snap.live))
+    docs: set[int] = set()
+    for concept in concepts:
+        for stems in concept.of_origin(TYPED):
+            found = alternative_scores(snap, stems)
+            if len(found) <= limit:
+                docs.update(found)
+    return docs
+
+
+def strong_matches(scores: dict[int, float], rare: set[int], widened: frozenset[int] | set[int] = frozenset()
+                   ) -> set[int]:
+    """The teams that answer the query, as opposed to the long tail that merely mentions some of
+    its words: those scoring at least STRONG_SHARE of the best score, unless only synonyms of the
+    words found them (`widened_docs`), and every team using a rare word of the query
+    (`rare_word_docs`)."""
+    if not scores:
+        return set()
+    bar = max(scores.values()) * STRONG_SHARE
+    strong = {d for d, s in scores.items() if s >= bar and d not in widened}
+    strong.update(d for d in rare if d in scores)
+    return strong
+
+
+def strong_first(scores: dict[int, float], strong: set[int]) -> dict[int, float]:
+    """Scores to order by: every strong match above every other team, each group by score."""
+    if not strong or not scores:
+        return scores
+    lift = max(scores.values()) + 1.0
+    order = dict(scores)
+    for d in strong:
+        order[d] += lift
+    return order
+
+
 def rank(snap: Snapshot, synonyms: SynonymMap, q: str,
          similarity: Callable[[str, dict[str, str]], Similarities | None] | None = None
-         ) -> tuple[dict[int, float], set[int], str | None, HighlightTerms]:
+         ) -> tuple[dict[int, float], set[int], str | None, HighlightTerms, set[int]]:
     """Scores of the teams matching a query (none for an empty one: all match, listed by name),
-    the matching set, the "did you mean" suggestion and the terms to highlight."""
+    the matching set, the "did you mean" suggestion, the terms to highlight and the strong
+    matches (`strong_matches`; every team, for an empty query)."""
     suggestion = None
     terms = HighlightTerms(frozenset())
     exact = exact_docs(snap, q) if q else set()
     if not q or q == "*":
         matched: set[int] = snap.live
         scores: dict[int, float] = {}
+        strong = matched
     elif exact and is_contact(q):  # an address names its team: nothing else is relevant
         scores = dict.fromkeys(exact, EXACT_BONUS)
-        matched = set(exact)
+        matched = strong = set(exact)
     else:
         concepts, corrected = understand(snap, synonyms, q)
         scores = score(snap, concepts)
+        rare = rare_word_docs(snap, concepts)
         meaning = similarity(q, corrected) if similarity else None
         if meaning:
             scores = fuse(scores, meaning.keyed(snap.ids, snap.docnum_of))
         for docnum in exact:
             scores[docnum] = scores.get(docnum, 0.0) + EXACT_BONUS
         matched = set(scores)
+        strong = strong_matches(scores, rare | exact, widened_docs(snap, concepts))
         if corrected:
             suggestion = replace_words(q, corrected)
         terms = HighlightTerms(
             frozenset(s for c in concepts for alt in c.alternatives for s in alt),
             tuple(p for c in concepts for p in c.prefixes),
         )
-    return scores, matched, suggestion, terms
+    return scores, matched, suggestion, terms, strong
 
 
 def demote_overdue(snap: Snapshot, scores: dict[int, float], cutoffs: tuple[str, str]) -> dict[int, float]:

@@ -147,9 +147,11 @@ def search() -> str:
                      "go_url": search_insights.choice_url(event_id, hit["slug"], position),
                      "notices": active_notices(team.data.get("notices"), now, team.timezone) if team else []})
     facets = _facets(found.facets, selected)
+    strong_total = found.total if found.strong is None else found.strong
     return render_template(
         "search.html",
         q=q, hits=hits, total=found.total, page=page, pages=pages, suggestion=found.suggestion,
+        result_parts=_result_parts(hits), strong_total=strong_total, related_total=found.total - strong_total,
         facets=facets, selected=selected, open_now=open_now,
         open_counts=found.facets.get("open_now") or {},
         any_filter=bool(filters) or open_now,
@@ -160,6 +162,14 @@ def search() -> str:
             q, {k: [v for v in vs if not (k == kind and v == value)] for k, vs in selected.items()}, open_now, 1),
         without_open_url=_search_url(q, selected, False, 1),
     )
+
+
+def _result_parts(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page's hits as the strong matches, then the long tail of teams that only mention some of
+    the words (`tail`, shown apart), leaving out an empty part."""
+    strong = [h for h in hits if h.get("match", "strong") == "strong"]
+    related = [h for h in hits if h.get("match", "strong") != "strong"]
+    return [part for part in ({"tail": False, "hits": strong}, {"tail": True, "hits": related}) if part["hits"]]
 
 
 def _facets(raw: dict[str, dict[str, int]], selected: dict[str, list[str]]) -> list[dict[str, Any]]:
