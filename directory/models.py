@@ -583,6 +583,9 @@ class SearchEvent(Base):
     __table_args__ = (
         Index("ix_search_events_searcher_at", "searcher", "at"),
         Index("ix_search_events_query_at", "query", "at"),
+        # Deleting an event looks up the events it rephrased (the foreign key's SET NULL): without
+        # this index, purging n events scanned the table n times.
+        Index("ix_search_events_rephrased_by_id", "rephrased_by_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -34,6 +34,7 @@ def upgrade() -> None:
     op.create_index('ix_search_events_at', 'search_events', ['at'])
     op.create_index('ix_search_events_searcher_at', 'search_events', ['searcher', 'at'])
     op.create_index('ix_search_events_query_at', 'search_events', ['query', 'at'])
+    op.create_index('ix_search_events_rephrased_by_id', 'search_events', ['rephrased_by_id'])
 
     op.create_table(
         'search_choices',
