@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
+from directory import vocabulary
 from directory.vocabulary import is_time_zone
 
 __all__ = [
@@ -53,8 +54,8 @@ __all__ = [
     "validate_timezone",
 ]
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DURATION_UNITS = ("business_hours", "business_days", "hours", "days")
+WEEKDAYS = vocabulary.WEEKDAYS
+DURATION_UNITS = tuple(vocabulary.DURATION_UNITS)
 CALENDAR_UNITS = ("hours", "days")
 """Units that count real time, so they need no published hours (contract §2)."""
 MAX_DURATION_VALUE = 10_000
@@ -65,7 +66,7 @@ HORIZON = timedelta(days=366)
 ADD_LIMIT = timedelta(days=10 * 366)
 """Schedule.add answers None for results further than this from the start: not a sane promise."""
 
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_NAMES = tuple(vocabulary.DAY_NAMES.values())
 _SEC = 1_000_000
 _MIN = 60 * _SEC
 _HOUR = 60 * _MIN

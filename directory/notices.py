@@ -18,9 +18,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from directory import vocabulary
 from directory.hours import parse_local_bound
 
-LEVELS = ("info", "warning")
+LEVELS = tuple(vocabulary.NOTICE_LEVELS)
 MESSAGE_MAX = 500
 NOTICES_MAX = 20
 REMINDER_AFTER = timedelta(days=14)

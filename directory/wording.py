@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from directory import vocabulary
 from directory.hours import validate_timezone
 
 __all__ = [
@@ -20,15 +21,10 @@ __all__ = [
     "zone_label",
 ]
 
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAY_NAMES = tuple(vocabulary.DAY_NAMES.values())
 WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_UNIT_WORDS = {
-    "business_hours": ("business hour", "business hours"),
-    "business_days": ("business day", "business days"),
-    "hours": ("hour", "hours"),
-    "days": ("day", "days"),
-}
+_UNIT_WORDS = vocabulary.DURATION_WORDS
 NOT_PUBLISHED = "Hours not published"
 AROUND_THE_CLOCK = "Open around the clock"
 

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from marshmallow import Schema
 
-from directory import accounts, autoreply, contacts, hours, vocabulary
+from directory import accounts, autoreply, contacts, hours, schemas, vocabulary
 from directory.db import get_session
 from directory.errors import InvalidTeam
 from directory.schemas import TeamSchema, load_team
@@ -117,6 +118,90 @@ def test_the_editor_offers_only_zones_the_schema_accepts(app: Flask, client: Fla
         with pytest.raises(InvalidTeam) as refused_zone:
             load_team(team_doc(timezone=zone))
         assert "timezone" in refused_zone.value.errors
+
+
+# --- one list of fields: the schema, the vocabulary and the editor -----------------------------
+
+
+def test_the_vocabulary_names_every_field_the_schema_loads() -> None:
+    writable = [name for name, field in TeamSchema._declared_fields.items() if not field.dump_only]
+    assert sorted(writable) == sorted(vocabulary.TEAM_FIELDS)
+    assert tuple(vocabulary.FIELD_LABELS) == vocabulary.TEAM_FIELDS
+    assert sorted(vocabulary.EDITOR_ORDER) == sorted(vocabulary.TEAM_FIELDS)
+
+
+def test_the_editor_has_a_place_for_every_field(app: Flask, client: FlaskClient, make_team: Any) -> None:
+    from tests.web.conftest import sign_in
+
+    make_team()
+    sign_in(client, app, "admin@example.com", is_admin=True)
+    page = client.get("/teams/payroll/edit").get_data(as_text=True)
+    missing = [key for key in vocabulary.TEAM_FIELDS if f'id="f-{key}"' not in page]
+    assert missing == []
+
+
+def test_a_team_goes_through_the_editor_unchanged() -> None:
+    """What the editor shows is what it saves: the form reads and writes every field, free text
+    fields included however many the schema has, with no list of its own to forget one in."""
+    from directory.web.forms import document_from_form, form_from_post, form_from_team
+
+    stored = load_team(team_doc(notices=[{"message": "Short-staffed", "starts": "2026-12-01", "ends": None,
+                                          "level": "warning"}]))
+    form = form_from_team(stored)
+    posted = dict(form.values)
+    posted["hours.published"] = "yes"
+    for day, rows in form.weekly.items():
+        for i, row in enumerate(rows):
+            posted.update({f"hours.weekly.{day}.{i}.{k}": v for k, v in row.items()})
+    for prefix, rows in (("hours.closures", form.closures), ("contacts", form.contacts),
+                         ("services", form.services), ("notices", form.notices)):
+        for i, row in enumerate(rows):
+            posted.update({f"{prefix}.{i}.{k}": v for k, v in row.items()})
+    assert load_team(document_from_form(form_from_post(posted))) == stored
+
+
+# --- one list of values, with one wording, for each closed list ---------------------------------
+
+
+def _options(page: str, name: str) -> list[str]:
+    select = page.split(f'name="{name}"', 1)[1].split("</select>", 1)[0]
+    return [v for v in re.findall(r'<option value="([^"]*)"', select) if v]
+
+
+def test_the_editor_offers_exactly_the_values_the_schema_accepts(
+        app: Flask, client: FlaskClient, make_team: Any) -> None:
+    from tests.web.conftest import sign_in
+
+    make_team(notices=[{"message": "Short-staffed", "starts": "2026-12-01", "ends": None, "level": "info"}])
+    sign_in(client, app, "admin@example.com", is_admin=True)
+    editor = client.get("/teams/payroll/edit").get_data(as_text=True)
+    team_page = client.get("/teams/payroll").get_data(as_text=True)
+    offered = {
+        "booking.method": _options(editor, "booking.method"),
+        "services.0.booking.method": _options(editor, "services.0.booking.method"),
+        "contacts.0.kind": _options(editor, "contacts.0.kind"),
+        "response_time.unit": _options(editor, "response_time.unit"),
+        "notices.0.level": _options(editor, "notices.0.level"),
+        "the team page's notice level": _options(team_page, "level"),
+    }
+    methods, kinds = _accepted(schemas.BookingSchema, "method"), _accepted(schemas.ContactSchema, "kind")
+    units, levels = _accepted(schemas.DurationSchema, "unit"), _accepted(schemas.NoticeSchema, "level")
+    assert offered == {
+        "booking.method": methods, "services.0.booking.method": methods, "contacts.0.kind": kinds,
+        "response_time.unit": units, "notices.0.level": levels, "the team page's notice level": levels,
+    }
+    assert ">Book a slot in a calendar<" in editor and ">Information<" in team_page
+
+
+def _accepted(schema: type[Schema], field: str) -> list[str]:
+    """The values a schema's field accepts, asked of its validators."""
+    return [c for validator in schema._declared_fields[field].validators for c in getattr(validator, "choices", ())]
+
+
+def test_every_value_has_its_wording_wherever_it_is_shown() -> None:
+    assert set(vocabulary.BOOKING_ACTIONS) == set(vocabulary.BOOKING_METHODS)
+    assert set(vocabulary.CONTACT_LABELS) == set(vocabulary.CONTACT_KINDS)
+    assert set(vocabulary.DURATION_WORDS) == set(vocabulary.DURATION_UNITS)
 
 
 # --- one duration limit for the schema and the engine -------------------------------------------

@@ -50,6 +50,7 @@ ERROR_HINTS = {
 
 
 def init_app(app: Flask) -> None:
+    from directory import vocabulary
     from directory.web import admin, editing, search_insights, views  # noqa: F401
     from directory.web.forms import field_id
     from directory.web.markdown import render_markdown
@@ -67,6 +68,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["short_date"] = short_date
     app.jinja_env.globals["nav_active"] = nav_active
     app.jinja_env.globals["field_id"] = field_id
+    app.jinja_env.globals["vocabulary"] = vocabulary  # each closed list with its wording, for any template
     app.context_processor(_template_context)
 
 

@@ -15,17 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from directory import wording
-from directory.web.present import BOOKING_LABELS, CONTACT_LABELS, closure_text
+from directory import vocabulary, wording
+from directory.vocabulary import FIELD_LABELS
+from directory.web.present import closure_text
 
-FIELD_LABELS = {
-    "slug": "Web address (slug)", "name": "Name", "summary": "Summary", "description": "Description",
-    "department": "Department", "tags": "Tags", "location": "Location", "timezone": "Time zone",
-    "hours": "Opening hours", "response_time": "Reply time", "booking": "How to book", "contacts": "Contacts",
-    "services": "Services", "escalation": "Escalation", "owners": "Owners", "last_reviewed": "Last reviewed",
-    "auto_reply": "Auto-reply", "notices": "Notices",
-}
-ORDER = tuple(FIELD_LABELS)
+ORDER = vocabulary.TEAM_FIELDS
 
 
 @dataclass
@@ -77,7 +71,7 @@ def _lines(value: Any, indent: str = "") -> list[str]:
     return [f"{indent}{_compact(value)}"]
 
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAYS = vocabulary.WEEKDAYS
 
 
 def _day_span(first: int, last: int) -> str:
@@ -131,12 +125,12 @@ def _contact_lines(value: list[Any]) -> list[str]:
     out = []
     for c in value:
         label = f" ({c['label']})" if c.get("label") else ""
-        out.append(f"{CONTACT_LABELS.get(c.get('kind'), c.get('kind'))}: {c.get('value')}{label}")
+        out.append(f"{vocabulary.CONTACT_LABELS.get(c.get('kind'), c.get('kind'))}: {c.get('value')}{label}")
     return out
 
 
 def _booking_lines(value: Mapping[str, Any]) -> list[str]:
-    method = BOOKING_LABELS.get(value.get("method"), value.get("method") or "")
+    method = vocabulary.BOOKING_ACTIONS.get(value.get("method"), value.get("method") or "")
     lines = [f"{method}: {value['url']}" if value.get("url") else str(method)]
     if value.get("instructions"):
         lines.append(str(value["instructions"]))

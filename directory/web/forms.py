@@ -17,21 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from directory.hours import WEEKDAYS
-
-DAY_NAMES = {
-    "mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
-    "sat": "Saturday", "sun": "Sunday",
-}
-BOOKING_METHODS = {
-    "form": "Request form", "email": "E-mail", "calendar": "Book a slot in a calendar", "chat": "Chat",
-    "phone": "Phone", "walk_in": "Walk in", "ticket": "Raise a ticket",
-}
-CONTACT_KINDS = {"email": "E-mail", "chat": "Chat", "phone": "Phone", "url": "Web link"}
-DURATION_UNITS = {
-    "business_hours": "business hours", "business_days": "business days", "hours": "hours (around the clock)",
-    "days": "days (calendar)",
-}
+from directory.schemas import TEXT_FIELDS
+from directory.vocabulary import DAY_NAMES, EDITOR_ORDER, FIELD_LABELS, TEAM_FIELDS, WEEKDAYS
 
 _INDEXED = re.compile(r"^(?P<prefix>.+?)\.(?P<index>\d+)\.(?P<rest>.+)$")
 _CLOCK = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
@@ -80,7 +67,6 @@ class TeamForm:
             self.notices.append(dict(BLANK_NOTICE))
 
 
-NOTICE_LEVELS = {"info": "Information", "warning": "Warning"}
 BLANK_NOTICE = {"message": "", "starts": "", "ends": "", "level": "info"}
 
 
@@ -93,7 +79,7 @@ def form_from_team(data: Mapping[str, Any], version: int | None = None) -> TeamF
     """The editor's fields for a stored (or blank) team document."""
     form = TeamForm(version="" if version is None else str(version))
     v = form.values
-    for key in ("name", "slug", "summary", "description", "department", "location", "escalation", "last_reviewed"):
+    for key in (*TEXT_FIELDS, "slug", "last_reviewed"):
         v[key] = _text(data.get(key))
     v["timezone"] = _text(data.get("timezone") or "UTC")
     v["tags"] = ", ".join(data.get("tags") or [])
@@ -170,12 +156,12 @@ def _rows(posted: Mapping[str, str], prefix: str, keys: Iterable[str]) -> list[d
 def form_from_post(posted: Mapping[str, str]) -> TeamForm:
     """The editor's fields exactly as typed (trimmed), blank rows dropped."""
     form = TeamForm(version=posted.get("version", "").strip())
-    for key in ("name", "slug", "summary", "department", "location", "timezone", "last_reviewed", "tags",
+    for key in ("slug", "timezone", "last_reviewed", "tags",
                 "response_time.value", "response_time.unit", "booking.method", "booking.url",
                 "hours.holidays.country", "hours.holidays.subdivision", "hours.holidays.calendar",
                 "auto_reply.subject"):
         form.values[key] = posted.get(key, "").strip()
-    for key in ("description", "escalation", "owners", "booking.instructions", "auto_reply.body"):
+    for key in (*TEXT_FIELDS, "owners", "booking.instructions", "auto_reply.body"):
         form.values[key] = posted.get(key, "").replace("\r\n", "\n").strip()
     form.hours_published = posted.get("hours.published") == "yes"
     for day in WEEKDAYS:
@@ -236,12 +222,8 @@ def document_from_form(form: TeamForm) -> dict[str, Any]:
     """The raw §1 document the form describes, for `load_team` to validate."""
     v = form.values
     doc: dict[str, Any] = {
-        "name": v.get("name", ""),
-        "summary": v.get("summary") or None,
-        "description": v.get("description") or None,
-        "department": v.get("department") or None,
+        **{key: v.get(key, "") for key in TEXT_FIELDS},  # the schema reads blank as absent, or refuses it
         "tags": _split(v.get("tags", ""), r"[,\n]"),
-        "location": v.get("location") or None,
         "timezone": v.get("timezone") or "UTC",
         "response_time": _duration(v.get("response_time.value", ""), v.get("response_time.unit", "")),
         "booking": _booking(v.get("booking.method", ""), v.get("booking.url", ""), v.get("booking.instructions", "")),
@@ -258,7 +240,6 @@ def document_from_form(form: TeamForm) -> dict[str, Any]:
             }
             for s in form.services
         ],
-        "escalation": v.get("escalation") or None,
         "owners": _split(v.get("owners", ""), r"[,;\s]+"),
         "last_reviewed": v.get("last_reviewed") or None,
         "auto_reply": (
@@ -363,13 +344,9 @@ class ErrorMap:
     @staticmethod
     def _known_paths(form: TeamForm) -> set[str]:
         known = {
-            "name", "slug", "summary", "description", "department", "tags", "location", "timezone", "owners",
-            "escalation", "last_reviewed", "response_time", "response_time.value", "response_time.unit",
-            "booking", "booking.method", "booking.url", "booking.instructions", "auto_reply",
-            "auto_reply.subject", "auto_reply.body", "hours", "hours.weekly", "hours.holidays",
+            *TEAM_FIELDS, "response_time.value", "response_time.unit", "booking.method", "booking.url",
+            "booking.instructions", "auto_reply.subject", "auto_reply.body", "hours.weekly", "hours.holidays",
             "hours.holidays.country", "hours.holidays.subdivision", "hours.holidays.calendar", "hours.closures",
-            "contacts", "services",
-            "notices",
         }
         known.update(f"hours.weekly.{d}" for d in WEEKDAYS)
         for i in range(len(form.closures) + 1):
@@ -407,11 +384,7 @@ class ErrorMap:
         return found
 
 
-FORM_ORDER = (
-    "_form", "_schema", "name", "slug", "summary", "description", "department", "location", "tags", "timezone",
-    "notices", "hours", "response_time", "booking", "services", "contacts", "escalation", "owners", "last_reviewed",
-    "auto_reply",
-)
+FORM_ORDER = ("_form", "_schema", *EDITOR_ORDER)
 _HOURS_ORDER = ("weekly", "holidays", "closures")
 
 
@@ -437,13 +410,7 @@ def field_id(path: str) -> str:
     return "f-" + re.sub(r"[^a-zA-Z0-9_-]", "-", path)
 
 
-_LABELS = {
-    "name": "Name", "slug": "Web address (slug)", "summary": "Summary", "description": "Description",
-    "department": "Department", "tags": "Tags", "location": "Location", "timezone": "Time zone",
-    "owners": "Owners", "escalation": "Escalation", "last_reviewed": "Last reviewed",
-    "response_time": "Reply time", "booking": "How to book", "auto_reply": "Auto-reply", "hours": "Opening hours",
-    "contacts": "Contacts", "services": "Services", "notices": "Notices", "_schema": "Team", "_form": "Team",
-}
+_LABELS = {**FIELD_LABELS, "_schema": "Team", "_form": "Team"}
 
 
 def _label(path: str) -> str:

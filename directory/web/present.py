@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from directory import facts, hours, reviews, wording
+from directory import facts, hours, reviews, vocabulary, wording
 from directory import status as team_status
 from directory.contacts import chat_href, tel_href
 
@@ -21,16 +21,8 @@ WEEKDAY_ABBR = wording.WEEKDAY_ABBR
 WEEKDAY_NAMES = wording.WEEKDAY_NAMES
 MONTH_ABBR = wording.MONTH_ABBR
 
-BOOKING_LABELS = {
-    "form": "Open the request form",
-    "email": "Send an e-mail",
-    "calendar": "Book a time",
-    "chat": "Start a chat",
-    "phone": "Call the team",
-    "walk_in": "Walk in",
-    "ticket": "Raise a ticket",
-}
-CONTACT_LABELS = {"email": "E-mail", "chat": "Chat", "phone": "Phone", "url": "Web"}
+BOOKING_LABELS = vocabulary.BOOKING_ACTIONS
+CONTACT_LABELS = vocabulary.CONTACT_LABELS
 
 
 def reader_timezone(*candidates: str | None) -> str | None:
