@@ -242,23 +242,26 @@ class Snapshots:
         if self._pid != os.getpid():  # forked: file handles are shared
             self._forget_parents()
         snap = self._snapshot
-        if snap is not None:
-            try:
-                if snap.searcher.up_to_date():  # one directory listing
-                    return snap
-            except OSError as exc:
-                raise IndexUnusableError(f"search index {self.path} disappeared") from exc
-        try:
-            ix = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
-            searcher = ix.searcher()
-        except Exception as exc:
-            raise IndexUnusableError(f"search index {self.path} cannot be opened; rebuild it") from exc
-        new = self._snapshot_of(searcher)
+        if snap is not None and self._up_to_date(snap):
+            return snap
+        new = self._snapshot_of(self._open_searcher())
         if snap is not None:
             with contextlib.suppress(Exception):
                 snap.searcher.close()
         self._snapshot = new
         return new
+
+    def _up_to_date(self, snap: Snapshot) -> bool:
+        try:
+            return snap.searcher.up_to_date()  # one directory listing
+        except OSError as exc:
+            raise IndexUnusableError(f"search index {self.path} disappeared") from exc
+
+    def _open_searcher(self) -> Searcher:
+        try:
+            return whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME).searcher()
+        except Exception as exc:
+            raise IndexUnusableError(f"search index {self.path} cannot be opened; rebuild it") from exc
 
     def _forget_parents(self) -> None:
         """Drop the searcher and segment documents read by the process this one was forked from."""

@@ -112,22 +112,27 @@ class IndexStorage:
             state = self._read_state()
             if not state or state.get("schema_version") != SCHEMA_VERSION:
                 return False
-            if not whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME):
-                return False
-            ix = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
-            if sorted(ix.schema.names()) != sorted(build_schema().names()):
-                return False
-            with ix.reader() as reader:  # touch each kind of file: stored fields, terms, postings
-                for docnum in reader.all_doc_ids():
-                    reader.stored_fields(docnum)
-                    break
-                for term in reader.lexicon("body"):
-                    list(reader.postings("body", term).all_ids())
-                    break
-            return True
+            return self._opens_and_reads()
         except Exception:
             log.debug("search index at %s is not usable", self.path, exc_info=True)
             return False
+
+    def _opens_and_reads(self) -> bool:
+        """Whether the Whoosh index is there with this release's fields, and each kind of its files
+        (stored fields, terms, postings) reads; raises when a file is corrupt."""
+        if not whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME):
+            return False
+        ix = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
+        if sorted(ix.schema.names()) != sorted(build_schema().names()):
+            return False
+        with ix.reader() as reader:
+            for docnum in reader.all_doc_ids():
+                reader.stored_fields(docnum)
+                break
+            for term in reader.lexicon("body"):
+                list(reader.postings("body", term).all_ids())
+                break
+        return True
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -221,22 +226,26 @@ class IndexStorage:
         fields = [f for f in (document_fields(doc) for doc in upserts) if f["id"] not in doomed]
         with self._write_lock():
             if fields or delete_ids:
-                try:
-                    ix = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
-                except Exception as exc:
-                    raise IndexUnusableError(f"search index {self.path} cannot be opened; rebuild it") from exc
-                writer = writer_under_held_lock(ix)
-                try:
-                    for doc_fields in fields:
-                        writer.update_document(**doc_fields)
-                    for team_id in delete_ids:
-                        writer.delete_by_term("id", team_id)
-                    writer.commit()
-                except BaseException:
-                    if not writer.is_closed:
-                        writer.cancel()
-                    raise
+                self._commit(fields, delete_ids)
             self._write_state(seq, applied=applied, keep_after=keep_after)
+
+    def _commit(self, fields: list[dict[str, Any]], delete_ids: list[str]) -> None:
+        """Write upserts and deletions in one Whoosh commit. Call with the write lock held."""
+        try:
+            ix = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
+        except Exception as exc:
+            raise IndexUnusableError(f"search index {self.path} cannot be opened; rebuild it") from exc
+        writer = writer_under_held_lock(ix)
+        try:
+            for doc_fields in fields:
+                writer.update_document(**doc_fields)
+            for team_id in delete_ids:
+                writer.delete_by_term("id", team_id)
+            writer.commit()
+        except BaseException:
+            if not writer.is_closed:
+                writer.cancel()
+            raise
 
     def _remove_stale_builds(self) -> None:
         """Scratch directories left by a rebuild whose process died."""
