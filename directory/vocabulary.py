@@ -17,6 +17,7 @@ from zoneinfo import available_timezones
 __all__ = [
     "BOOKING_ACTIONS",
     "BOOKING_METHODS",
+    "BOOKING_REPLY_PHRASES",
     "CONTACT_KINDS",
     "CONTACT_LABELS",
     "DAY_NAMES",
@@ -25,7 +26,9 @@ __all__ = [
     "EDITOR_ORDER",
     "FIELD_LABELS",
     "NOTICE_LEVELS",
+    "NOTICE_REPLY_LEADS",
     "OMITTED_WHEN_EMPTY",
+    "REPLY_CONTACT_LABELS",
     "TEAM_FIELDS",
     "WEEKDAYS",
     "is_time_zone",
@@ -96,14 +99,26 @@ BOOKING_ACTIONS: Mapping[str, str] = _frozen({
 })
 """Each booking method as the team page's button (and the history) says it."""
 
+BOOKING_REPLY_PHRASES: Mapping[str, str] = _frozen({
+    "form": "fill in the form", "email": "send us an email", "calendar": "pick a time in our calendar",
+    "chat": "message us on chat", "phone": "give us a call", "walk_in": "drop by in person", "ticket": "raise a ticket",
+})
+"""Each booking method as the default auto-reply asks for it ("To book, please …")."""
+
 CONTACT_KINDS: Mapping[str, str] = _frozen({"email": "E-mail", "chat": "Chat", "phone": "Phone", "url": "Web link"})
 """The values of a contact's `kind`, as the editor offers them."""
 
 CONTACT_LABELS: Mapping[str, str] = _frozen({"email": "E-mail", "chat": "Chat", "phone": "Phone", "url": "Web"})
 """The label the team page gives a contact of each kind that has no label of its own."""
 
+REPLY_CONTACT_LABELS: Mapping[str, str] = _frozen({"email": "Email", "chat": "Chat", "phone": "Phone", "url": "Web"})
+"""The label the default auto-reply gives a contact of each kind that has no label of its own."""
+
 NOTICE_LEVELS: Mapping[str, str] = _frozen({"info": "Information", "warning": "Warning"})
 """The values of a notice's `level`, as the editor offers them."""
+
+NOTICE_REPLY_LEADS: Mapping[str, str] = _frozen({"info": "Please note: ", "warning": "Important: "})
+"""What begins a notice of each level in the default auto-reply."""
 
 
 # --- time zones ---------------------------------------------------------------------------------

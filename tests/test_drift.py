@@ -199,8 +199,10 @@ def _accepted(schema: type[Schema], field: str) -> list[str]:
 
 
 def test_every_value_has_its_wording_wherever_it_is_shown() -> None:
-    assert set(vocabulary.BOOKING_ACTIONS) == set(vocabulary.BOOKING_METHODS)
-    assert set(vocabulary.CONTACT_LABELS) == set(vocabulary.CONTACT_KINDS)
+    methods, kinds = set(vocabulary.BOOKING_METHODS), set(vocabulary.CONTACT_KINDS)
+    assert set(vocabulary.BOOKING_ACTIONS) == set(vocabulary.BOOKING_REPLY_PHRASES) == methods
+    assert set(vocabulary.CONTACT_LABELS) == set(vocabulary.REPLY_CONTACT_LABELS) == kinds
+    assert set(vocabulary.NOTICE_REPLY_LEADS) == set(vocabulary.NOTICE_LEVELS)
     assert set(vocabulary.DURATION_WORDS) == set(vocabulary.DURATION_UNITS)
 
 

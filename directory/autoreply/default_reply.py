@@ -16,6 +16,7 @@ from directory.autoreply.blocks import Block, Line, Link, Segment, Strong, linki
 from directory.autoreply.facts import ReplyFacts
 from directory.autoreply.variables import as_text, booking_fields, mappings
 from directory.contacts import is_email, tel_href
+from directory.vocabulary import BOOKING_REPLY_PHRASES, NOTICE_REPLY_LEADS, REPLY_CONTACT_LABELS
 
 __all__ = ["default_blocks", "default_subject", "notice_block", "one_line"]
 
@@ -32,16 +33,8 @@ def _sentence(value: str) -> str:
     return value if not value or value[-1] in ".!?…" else value + "."
 
 
-_BOOKING_PHRASES = {
-    "form": "fill in the form",
-    "email": "send us an email",
-    "calendar": "pick a time in our calendar",
-    "chat": "message us on chat",
-    "phone": "give us a call",
-    "walk_in": "drop by in person",
-    "ticket": "raise a ticket",
-}
-_CONTACT_KINDS = {"email": "Email", "chat": "Chat", "phone": "Phone", "url": "Web"}
+_BOOKING_PHRASES = BOOKING_REPLY_PHRASES
+_CONTACT_KINDS = REPLY_CONTACT_LABELS
 
 
 def _url_link(url: str) -> Link:
@@ -119,7 +112,7 @@ def _service_line(service: Mapping[str, Any]) -> Line:
     return tuple(segments)
 
 
-_NOTICE_LEADS = {"info": "Please note: ", "warning": "Important: "}
+_NOTICE_LEADS = NOTICE_REPLY_LEADS
 
 
 def notice_block(facts: ReplyFacts) -> Block:
