@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from search import SearchIndex
 from search.scoring import REVIEW_PENALTY, demote_overdue, top
+from search.semantic import Similarities
 from search.snapshots import Snapshots
 from tests.search.sample import TEAMS, slugs, team
 
@@ -39,14 +42,19 @@ def test_overdue_pages_score_a_little_lower_and_stay_in(tmp_path: Path) -> None:
     assert demoted == {stale: 2.0 * REVIEW_PENALTY, fresh: 2.0}
 
 
+def _similar(values: dict[int, float]) -> Similarities:
+    return Similarities(np.array(list(values.values()), dtype=np.float32), list(values),
+                        {team_id: row for row, team_id in enumerate(values)})
+
+
 def test_a_team_matched_only_by_meaning_joins_the_results(index: SearchIndex) -> None:
-    similar = {t["id"]: 0.0 for t in TEAMS} | {5: 0.9}
+    similar = _similar({t["id"]: 0.0 for t in TEAMS} | {5: 0.9})
     results = index.query("somewhere to leave my bicycle", semantic=("v1", lambda q, corrected: similar))
     assert "security-desk" in [hit["slug"] for hit in results.hits]
     assert slugs(index, "somewhere to leave my bicycle") == []
 
 
 def test_a_contact_address_is_not_blended_with_meaning(index: SearchIndex) -> None:
-    similar = {t["id"]: 0.0 for t in TEAMS} | {5: 0.95}
+    similar = _similar({t["id"]: 0.0 for t in TEAMS} | {5: 0.95})
     results = index.query("payroll@example.com", semantic=("v1", lambda q, corrected: similar))
     assert [hit["slug"] for hit in results.hits] == ["payroll"]
