@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 VISIT_KEY = "search_visit"
 WINDOWS = (1, 7, 30)
 PURGE_EVERY_SECONDS = 3600.0
+# SQLite: how long recording waits for another writer before giving up on this one record.
+RECORD_WAIT_MS = 200
+SQLITE_BUSY_TIMEOUT_MS = 30000  # the connection's usual wait (`directory.db.make_engine`)
 
 
 def retention_days() -> int:
@@ -60,14 +64,20 @@ def record_results_page(q: str, total: int, page: int) -> int | None:
         return None
     session = get_session()
     now = utcnow()
+    sqlite = session.get_bind().dialect.name == "sqlite"
     try:
+        if sqlite:  # a long write elsewhere (an import) must not hold up the results page
+            session.execute(text(f"PRAGMA busy_timeout={RECORD_WAIT_MS}"))
         event = search_learning.record_search(session, query, total, page, _visit_key(create=True) or "", now)
         session.commit()
-        _purge_if_due()
     except SQLAlchemyError:
         session.rollback()
-        log.exception("could not record a search; the results are shown all the same")
+        log.warning("a search was not recorded (the database was busy or refused it); results shown all the same")
         return None
+    finally:
+        if sqlite:
+            session.execute(text(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"))
+    _purge_if_due()
     return event.id if event is not None else None
 
 
@@ -78,8 +88,12 @@ def _purge_if_due() -> None:
         return
     current_app.extensions["search_log_purge_due"] = time.monotonic() + PURGE_EVERY_SECONDS
     session = get_session()
-    search_learning.purge(session, utcnow(), retention_days())
-    session.commit()
+    try:
+        search_learning.purge(session, utcnow(), retention_days())
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        log.exception("purging old searches failed; `directory purge-search-log` or the next hour retries")
 
 
 def choice_url(event_id: int | None, slug: str, position: int) -> str:
