@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +21,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask import session as cookie_session
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from directory import auth, search_insights, search_learning, search_terms, services
@@ -63,22 +66,31 @@ def record_results_page(q: str, total: int, page: int) -> int | None:
     if not query:
         return None
     session = get_session()
-    now = utcnow()
-    sqlite = session.get_bind().dialect.name == "sqlite"
     try:
-        if sqlite:  # a long write elsewhere (an import) must not hold up the results page
-            session.execute(text(f"PRAGMA busy_timeout={RECORD_WAIT_MS}"))
-        event = search_learning.record_search(session, query, total, page, _visit_key(create=True) or "", now)
-        session.commit()
+        with _brief_wait(session):
+            event = search_learning.record_search(session, query, total, page, _visit_key(create=True) or "",
+                                                  utcnow())
+            session.commit()
     except SQLAlchemyError:
         session.rollback()
         log.warning("a search was not recorded (the database was busy or refused it); results shown all the same")
         return None
+    _purge_if_due()
+    return event.id if event is not None else None
+
+
+@contextmanager
+def _brief_wait(session: Session) -> Iterator[None]:
+    """On SQLite, wait at most RECORD_WAIT_MS for another writer: a long write elsewhere (an
+    import) costs one record, never a page held up for the connection's usual 30 seconds."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        session.execute(text(f"PRAGMA busy_timeout={RECORD_WAIT_MS}"))
+    try:
+        yield
     finally:
         if sqlite:
             session.execute(text(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"))
-    _purge_if_due()
-    return event.id if event is not None else None
 
 
 def _purge_if_due() -> None:
@@ -124,13 +136,14 @@ def search_go() -> Response:
     session = get_session()
     try:
         team = services.get_team(session, slug)
-        search_learning.record_choice(session, event_id, team.id, position, searcher, utcnow())
-        session.commit()
+        with _brief_wait(session):
+            search_learning.record_choice(session, event_id, team.id, position, searcher, utcnow())
+            session.commit()
     except services.NotFound:
         session.rollback()
     except SQLAlchemyError:
         session.rollback()
-        log.exception("could not record a search choice")
+        log.warning("a search choice was not recorded (the database was busy or refused it)")
     return redirect(target)
 
 
