@@ -13,16 +13,17 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, event, func, or_, select
+from sqlalchemy import Connection, event, func, inspect, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from directory import holiday_calendars, hours, reviews, search_learning
-from directory.models import Revision, Team, TeamTag
+from directory.models import Revision, Team, TeamTag, User
+from directory.people import display_names
 from directory.search_vectors import SemanticRanker
 from directory.services import CHANGED_KEY
 from search import IndexLockedError, IndexUnusableError, SearchIndex, SearchResults
@@ -40,12 +41,72 @@ REBUILD_RETRY_SECONDS = 30.0
 INLINE_REBUILD_TEAMS = 100
 
 
-def index_document(team: Team) -> dict[str, Any]:
+# Addresses of people whose account name changed in a session: their teams are reindexed after commit.
+RENAMED_KEY = "directory.renamed_people"
+
+
+def index_document(team: Team, owner_names: dict[str, str] | None = None) -> dict[str, Any]:
+    """The team as the index takes it; `owner_names` (`owner_names()`) adds its owners' names."""
     doc = dict(team.data)
     doc["id"] = team.id
+    names = owner_names or {}
+    doc["owner_names"] = [names[o.lower()] for o in _owners(team) if o.lower() in names]
     doc["created_at"] = team.created_at.isoformat() if team.created_at else None  # never-reviewed pages age from here
     doc["search_terms"] = [t.term for t in team.search_terms]  # adopted by its owners (`directory.search_terms`)
     return doc
+
+
+def _owners(team: Team) -> list[str]:
+    owners = team.data.get("owners")
+    return [o for o in owners if isinstance(o, str)] if isinstance(owners, list) else []
+
+
+def owner_names(session: Session, teams: Iterable[Team]) -> dict[str, str]:
+    """Lower-case address -> account name, for the owners of these teams who have a named account.
+    An owner without one is left out: indexing the address would match every team of its domain."""
+    names = display_names(session, {o for team in teams for o in _owners(team)})
+    return {email: name for email, name in names.items() if name.lower() != email}
+
+
+def index_documents(session: Session, teams: Iterable[Team], batch: int = 500) -> Iterator[dict[str, Any]]:
+    """`index_document` of each team, looking owners' names up once per `batch` teams."""
+    chunk: list[Team] = []
+    for team in teams:
+        chunk.append(team)
+        if len(chunk) >= batch:
+            names = owner_names(session, chunk)
+            yield from (index_document(t, names) for t in chunk)
+            chunk = []
+    names = owner_names(session, chunk)
+    yield from (index_document(t, names) for t in chunk)
+
+
+def teams_owned_by(session: Session, emails: set[str]) -> list[int]:
+    """Ids of the active teams listing any of these lower-case addresses among their owners (reads
+    every active team: owners live in each team's document; run when a name changes, not per search)."""
+    rows = session.execute(select(Team.id, Team.data).where(Team.archived_at.is_(None)))
+    return [team_id for team_id, data in rows
+            if any(isinstance(o, str) and o.lower() in emails for o in (data or {}).get("owners") or ())]
+
+
+def note_renamed_people(session: Session, _context: Any = None) -> None:
+    """after_flush: remember the addresses of accounts created, deleted or renamed (or readdressed),
+    so that the teams they own are reindexed with the names as committed."""
+    found: set[str] = set()
+    for user in session.new:
+        if isinstance(user, User) and user.email and (user.name or "").strip():
+            found.add(user.email.lower())
+    for user in session.deleted:
+        if isinstance(user, User) and user.email:
+            found.add(user.email.lower())
+    for user in session.dirty:
+        if not isinstance(user, User):
+            continue
+        attrs = inspect(user).attrs
+        if attrs.name.history.has_changes() or attrs.email.history.has_changes():
+            found.update(e.lower() for e in (user.email, *attrs.email.history.deleted) if isinstance(e, str) and e)
+    if found:
+        session.info.setdefault(RENAMED_KEY, set()).update(found)
 
 
 class OpenNow:
@@ -205,7 +266,7 @@ class SearchService:
             teams = session.scalars(select(Team).where(Team.archived_at.is_(None)).options(selectinload(Team.search_terms))
                                     .execution_options(yield_per=500))
             with self._write_lock:
-                return self.index.rebuild((index_document(t) for t in teams), seq, progress, applied=applied)
+                return self.index.rebuild(index_documents(session, teams), seq, progress, applied=applied)
 
     # -- keeping up -------------------------------------------------------------------------
     def sync(self, team_ids: Iterable[int] = (), newest: int | None = None) -> None:
@@ -239,14 +300,16 @@ class SearchService:
                 as_of = (select(func.max(Revision.id)).where(Revision.team_id == Team.id)
                          .correlate(Team).scalar_subquery())
                 found = set()
-                for team, change in session.execute(select(Team, as_of).where(Team.id.in_(chunk))
-                                                    .options(selectinload(Team.search_terms))):
+                rows = session.execute(select(Team, as_of).where(Team.id.in_(chunk))
+                                       .options(selectinload(Team.search_terms))).all()
+                names = owner_names(session, (team for team, _change in rows if not team.archived))
+                for team, change in rows:
                     found.add(team.id)
                     done[team.id] = change or 0
                     if team.archived:
                         deletes.append(team.id)
                     else:
-                        upserts.append(index_document(team))
+                        upserts.append(index_document(team, names))
                 deletes += [i for i in chunk if i not in found]
         with self._write_lock:
             self.index.apply(upserts, deletes, newest, applied=done, keep_after=newest - LOOKBACK)
@@ -271,10 +334,14 @@ class SearchService:
         self.sync((), newest)
 
     def after_commit(self, session: Session) -> None:
-        changed = session.info.pop(CHANGED_KEY, None)
-        if not changed:
+        changed = set(session.info.pop(CHANGED_KEY, None) or ())
+        renamed = session.info.pop(RENAMED_KEY, None)
+        if not changed and not renamed:
             return
         try:
+            if renamed:  # the committed session cannot run queries any more: a fresh one does
+                with self.factory() as fresh:
+                    changed.update(teams_owned_by(fresh, renamed))
             self.apply_teams(changed)
         except Exception:  # the data is committed; the next sync (write or search) repairs the index
             log.exception("search index update failed; the next search or write applies it")
@@ -379,8 +446,10 @@ def init_app(app: Flask) -> None:
     factory = app.extensions["directory_db"].sessionmaker
     service = SearchService(app, factory)
     app.extensions["directory_search"] = service
+    event.listen(factory, "after_flush", note_renamed_people)
     event.listen(factory, "after_commit", service.after_commit)
-    event.listen(factory, "after_soft_rollback", lambda s, _t: s.info.pop(CHANGED_KEY, None))
+    event.listen(factory, "after_soft_rollback",
+                 lambda s, _t: (s.info.pop(CHANGED_KEY, None), s.info.pop(RENAMED_KEY, None)))
 
 
 def get_search() -> SearchService:

@@ -26,7 +26,7 @@ from search.analysis import (
     weighted_sections,
 )
 
-SCHEMA_VERSION = 2  # 2: review dates stored for the overdue demotion
+SCHEMA_VERSION = 3  # 2: review dates stored for the overdue demotion; 3: adopted search terms, owners' names
 INDEX_NAME = f"teams_v{SCHEMA_VERSION}"
 
 # BM25F field weights, applied at indexing time (changing them needs SCHEMA_VERSION + 1):
@@ -43,6 +43,7 @@ FIELDS: dict[str, tuple[float, float, float]] = {
     "description": (1.0, 0.6, 100.0),
     "contacts": (1.0, 0.0, 4.0),
     "location": (0.8, 0.0, 3.0),
+    "owners": (2.0, 0.0, 2.0),
 }
 
 
@@ -131,6 +132,10 @@ def document_fields(doc: dict[str, Any]) -> dict[str, Any]:
     services = [(_text(s.get("name")), _text(s.get("description"))) if isinstance(s, dict) else (_text(s), "")
                 for s in (doc.get("services") if isinstance(doc.get("services"), list) else ())]
     contacts = [_text(c.get("value")) for c in _dicts(doc.get("contacts")) if _text(c.get("value"))]
+    # The names of the people who own the team, from their accounts (the caller looks them up):
+    # staff search for a person they know to find what that person looks after.
+    names = doc.get("owner_names")
+    owners = list(dict.fromkeys(n.strip() for n in iter_strings(names if isinstance(names, list) else ())))
     exact = {slug.lower()} if slug else set()
     for value in contacts:
         exact |= contact_keys(value)
@@ -145,13 +150,14 @@ def document_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "contacts": "\n".join(_contact_words(c) for c in contacts),
         "department": department,
         "location": location,
+        "owners": "\n".join(owners),
     }
     return {
         "id": str(team_id),
         "doc": {
             "id": team_id, "slug": slug, "name": name, "summary": summary, "description": description,
             "department": department, "location": location, "tags": tags, "services": services,
-            "sort": fold(name),
+            "sort": fold(name), "owners": owners,
             # For the overdue-review demotion, decided at query time (`directory.reviews`).
             "reviewed": _iso_date(doc.get("last_reviewed")), "created": _iso_date(doc.get("created_at")),
         },

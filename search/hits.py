@@ -29,6 +29,9 @@ def hit_of(snap: Snapshot, docnum: int, score: float, terms: HighlightTerms) -> 
                 services.append(marked)
         if services:
             highlights["services"] = " · ".join(services)
+        owners = [o for o in (highlight(owner, terms) for owner in doc.get("owners", ())) if o]
+        if owners:
+            highlights["owners"] = ", ".join(owners)
     return {
         "id": doc["id"], "slug": doc["slug"], "name": doc["name"], "summary": doc["summary"],
         "department": doc["department"], "score": round(score, 4), "highlights": highlights,
