@@ -273,3 +273,36 @@ def test_purge_command_deletes_old_searches(app: Any, session: Any, make_team: A
     assert set(session.scalars(select(SearchEvent.searcher))) == {person(2)}
     bad = app.test_cli_runner().invoke(args=["purge-search-log", "--days", "0"])
     assert bad.exit_code != 0 and "--days" in bad.output
+
+
+def test_learning_holds_on_both_backends(storage_url: str, tmp_path: Any) -> None:
+    """Recording, counting people once, lift, insights, adoption and the purge, on SQLite and PostgreSQL."""
+    from directory.db import get_session as db_session
+    from directory.schemas import load_team
+    from tests.conftest import ADMIN, make_app, team_doc
+
+    app = make_app(tmp_path, DATABASE_URL=storage_url)
+    try:
+        with app.app_context():
+            session = db_session()
+            team = services.create_team(session, load_team(team_doc()), ADMIN)
+            session.commit()
+            for n in range(4):
+                search_learning.record_search(session, "p60", 0, 1, person(n), NOW - timedelta(days=40))
+                choose(session, person(n), "payslip", team.id, NOW - timedelta(days=40, seconds=-30), position=5)
+                choose(session, person(n), "payslip", team.id, NOW - timedelta(days=40, seconds=-60), position=5)
+            assert session.scalar(select(SearchChoiceDay.choosers)) == 4
+            assert team.id in search_learning.lift(session, "payslip", NOW)
+            since, until = NOW - timedelta(days=41), NOW
+            assert search_insights.overview(session, since, until).struggled[0].query in {"p60", "payslip"}
+            assert [q.query for q in search_insights.team_overview(session, team, since, until).tried_first] == ["p60"]
+            search_terms.adopt(session, team, "P60", OWNER, NOW)
+            session.commit()
+            assert [h["slug"] for h in get_search().query(session, "p60", at=NOW).hits] == ["payroll"]
+            report = search_learning.purge(session, NOW, 30)
+            session.commit()
+            assert (report.events, report.choices) == (12, 8)
+            assert session.scalar(select(func.count()).select_from(SearchEvent)) == 0
+            assert team.id in search_learning.lift(session, "payslip", NOW)
+    finally:
+        app.extensions["directory_db"].engine.dispose()
