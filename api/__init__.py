@@ -6,100 +6,28 @@ from typing import Any
 
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, render_template
 from flask_smorest import Api
-from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
 
 from api.cache import LRUCache
-from directory.errors import DirectoryError
 
 API_PREFIX = "/api/v1"
 
-ERROR_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    406: "not_acceptable", 409: "conflict", 412: "precondition_failed", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "validation_error", 428: "precondition_required",
-    429: "too_many_requests", 500: "internal_error",
-}
-
-
-def error_response(status: int, message: str, errors: dict[str, list[str]] | None = None,
-                   code: str | None = None, headers: dict[str, str] | None = None) -> Response:
-    """The one JSON shape of every API error."""
-    body: dict[str, Any] = {"code": code or ERROR_CODES.get(status, "error"), "status": status, "message": message}
-    if errors:
-        body["errors"] = errors
-    response = jsonify(body)
-    response.status_code = status
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
-
-
-def _flatten_webargs(messages: Any) -> dict[str, list[str]]:
-    """webargs nests errors by location ({"json": {...}, "query": {...}}); callers want fields."""
-    from directory.schemas import flatten_errors
-
-    if isinstance(messages, dict):
-        merged: dict[str, Any] = {}
-        for location, errs in messages.items():
-            if location in {"json", "query", "headers", "form", "files", "view_args", "path"}:
-                if isinstance(errs, dict):
-                    merged.update(errs)
-                else:
-                    merged["_schema"] = errs
-            else:
-                merged[location] = errs
-        return flatten_errors(merged)
-    return flatten_errors(messages)
-
 
 class DirectoryApi(Api):
-    """flask-smorest's Api, with the directory's error shape and HTML errors outside /api."""
+    """flask-smorest's Api, documenting the directory's error shape.
+
+    It registers no error handler of its own: the app factory sends errors on API paths to
+    `api.errors.respond` and every other path to the error pages.
+    """
 
     from api.common import ErrorSchema as ERROR_SCHEMA
 
-    def handle_http_exception(self, error: HTTPException) -> Any:
-        if not request.path.startswith(API_PREFIX):
-            from directory.web import render_error
-
-            return render_error(error)
-        data = getattr(error, "data", None) or {}
-        status = error.code or 500
-        errors = None
-        if "errors" in data:
-            errors = _flatten_webargs(data["errors"])
-        elif "messages" in data:
-            errors = _flatten_webargs(data["messages"])
-        message = data.get("message") or error.description or error.name
-        if status == 422 and errors:
-            message = "Invalid input: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items())
-        headers = dict(data.get("headers") or {})
-        if status == 405 and error.get_response().headers.get("Allow"):
-            headers["Allow"] = error.get_response().headers["Allow"]
-        if status == 401:
-            headers.setdefault("WWW-Authenticate", 'Bearer realm="directory"')
-        return error_response(status, message, errors, headers=headers)
+    def _register_error_handlers(self) -> None:
+        """Left to the app factory, which knows both the API's paths and the pages'."""
 
 
 api = DirectoryApi()
-
-
-def _directory_error(error: DirectoryError) -> Any:
-    if not request.path.startswith(API_PREFIX):
-        from directory.web import render_error
-
-        return render_error(error)
-    return error_response(error.status, error.message, error.errors or None, code=error.code)
-
-
-def _stale(error: StaleDataError) -> Any:
-    if not request.path.startswith(API_PREFIX):
-        from directory.web import render_error
-
-        return render_error(DirectoryError("The team was changed by someone else at the same moment; reload."))
-    return error_response(412, "The team was changed by someone else at the same moment; reload and retry.")
 
 
 def init_app(app: Flask) -> None:
@@ -128,8 +56,6 @@ def init_app(app: Flask) -> None:
     app.extensions["directory_documents"] = LRUCache(2048)
     app.extensions["directory_replies"] = LRUCache(1024)
     api.init_app(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)})
-    app.register_error_handler(DirectoryError, _directory_error)
-    app.register_error_handler(StaleDataError, _stale)
 
     from api import auto_reply, departments, search, teams
     from api import calendar as calendar_api

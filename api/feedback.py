@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Response, current_app, url_for
+from flask import current_app, url_for
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api import error_response
 from api.common import Blueprint, TimeField, check_json_body, require_read, require_writer, site_url
 from directory import feedback, services
 from directory.db import get_session
@@ -26,11 +25,6 @@ DEFAULT_WINDOW = timedelta(days=90)
 def _guard() -> None:
     require_read()
     check_json_body()
-
-
-@blp.errorhandler(feedback.TooMuchFeedback)
-def _too_much(error: feedback.TooMuchFeedback) -> Response:
-    return error_response(429, error.message, headers={"Retry-After": str(error.retry_after)})
 
 
 class Rating(fields.Integer):

@@ -13,7 +13,6 @@ from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from api.common import Blueprint, TimeField, check_json_body, require_read, require_writer, resolve_at
-from api.teams import _moved as moved
 from directory import auth, performance, services
 from directory.db import get_session
 from directory.models import ServiceRequest, Team
@@ -26,10 +25,6 @@ blp = Blueprint("performance", __name__, description="Promises kept: requests re
 def _guard() -> None:
     require_read()
     check_json_body()
-
-
-# An old slug answers 308 to the same resource under the team's current slug, as team reads do.
-blp.errorhandler(services.SlugMoved)(moved)
 
 
 def _team(slug: str) -> Team:

@@ -6,13 +6,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, current_app, jsonify, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
-from api import error_response
 from api.cache import LRUCache
 from api.common import (
     AtArgsSchema,
@@ -45,17 +44,6 @@ def _documents() -> LRUCache[tuple[int, int, str], bytes]:
 def _guard() -> None:
     require_read()
     check_json_body()
-
-
-@blp.errorhandler(services.SlugMoved)
-def _moved(error: services.SlugMoved) -> Response:
-    """An old slug answers 308 (method and body kept, so writes work too) to the same resource under
-    the team's current slug, with the usual error body saying where it went."""
-    view_args = dict(request.view_args or {}, slug=error.slug)
-    location = url_for(request.endpoint or "teams.TeamBySlug", **view_args)
-    if request.query_string:
-        location += "?" + request.query_string.decode("latin-1")
-    return error_response(308, error.message, code="moved_permanently", headers={"Location": location})
 
 
 def etag_data(team: Team) -> dict[str, Any]:

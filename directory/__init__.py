@@ -62,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from directory import web
 
     web.init_app(app)
+    _answer_errors(app)
 
     @app.route("/healthz")
     def healthz() -> dict[str, str]:
@@ -89,3 +90,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register(app)
     return app
+
+
+def _answer_errors(app: Flask) -> None:
+    """Every error answers in the language of whoever asked: the API's JSON shape on its paths
+    (`api.errors`), an error page in the site's layout everywhere else (`directory.web.errors`).
+
+    Registered here, where both layers are known, so that neither has to know the other.
+    """
+    from flask import request
+    from werkzeug.exceptions import HTTPException
+
+    import api
+    from api import errors as api_errors
+    from directory.errors import DirectoryError
+    from directory.web import errors as page_errors
+
+    def answer(error: HTTPException | DirectoryError) -> Any:
+        if request.path.startswith(api.API_PREFIX):
+            return api_errors.respond(error)
+        return page_errors.respond(error)
+
+    app.register_error_handler(HTTPException, answer)
+    app.register_error_handler(DirectoryError, answer)

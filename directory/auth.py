@@ -8,7 +8,7 @@ from flask import Flask, abort, current_app, g, request
 from flask_login import LoginManager, current_user, login_user
 
 from directory import accounts
-from directory.db import get_session
+from directory.db import get_session, own_transaction
 from directory.models import User
 from directory.services import Actor
 
@@ -72,13 +72,10 @@ def _sign_in_from_proxy_header() -> None:
         return
     if current_user.is_authenticated and current_user.email == name:
         return
-    session = get_session()
-    user = accounts.find_user(session, name)
-    if user is None:
-        email = name if "@" in name else f"{name}@{current_app.config.get('DIRECTORY_AUTH_DOMAIN', 'localhost')}"
-        user = accounts.find_user(session, email) or accounts.create_user(session, email, name=name)
-        session.commit()
-    if user.active:
+    with own_transaction() as own:  # made on a first visit, and kept whatever the request does
+        user_id = accounts.proxy_account(own, name, current_app.config.get("DIRECTORY_AUTH_DOMAIN", "localhost")).id
+    user = get_session().get(User, user_id)
+    if user is not None and user.active:
         login_user(user)
 
 
@@ -100,12 +97,11 @@ def current_actor() -> Actor | None:
     actor: Actor | None = None
     plain = bearer_token()
     if plain is not None:
-        session = get_session()
-        token = accounts.verify_token(session, plain)
-        if token is None:
+        with own_transaction() as own:  # its use is kept even when the request's own work is not
+            token = accounts.use_token(own, plain)
+            actor = accounts.actor_for_token(token) if token is not None else None
+        if actor is None:
             abort(401, description="The bearer token is unknown or revoked.")
-        actor = accounts.actor_for_token(token)
-        session.commit()
         g.auth_via = "token"
     elif current_user.is_authenticated:
         actor = accounts.actor_for_user(current_user)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from directory import accounts, services
 from directory.db import get_db, get_session, is_initialised, upgrade
-from directory.errors import DirectoryError, InvalidTeam, NotFound
+from directory.errors import DirectoryError, Invalid, NotFound
 from directory.jobs import check_links_command, notify_command, purge_search_log_command
 from directory.models import Team
 from directory.search_sync import get_search
@@ -564,13 +564,8 @@ def create_admin(email: str, name: str, password: str) -> None:
     _ensure_schema()
     session = get_session()
     try:
-        user = accounts.find_user(session, email)
-        if user is None:
-            user = accounts.create_user(session, email, name, password, is_admin=True)
-        else:
-            user.is_admin = True
-            accounts.set_password(user, password)
-    except InvalidTeam as exc:
+        user = accounts.make_admin(session, email, name, password)
+    except Invalid as exc:
         raise click.ClickException("; ".join(f"{k}: {', '.join(v)}" for k, v in exc.errors.items())) from exc
     session.commit()
     click.echo(f"{user.email} is an administrator.")

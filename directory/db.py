@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from directory.errors import StaleVersion
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -29,6 +34,21 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+class DirectorySession(Session):
+    """A session whose writes that lose a race are refused as the domain's StaleVersion.
+
+    A team's version column makes the database refuse an update of a team someone else saved
+    since it was read (SQLAlchemy's StaleDataError). Every flush, a service's or a commit's, goes
+    through here, so services, views, the API and the CLI only ever meet StaleVersion.
+    """
+
+    def flush(self, objects: Any = None) -> None:
+        try:
+            super().flush(objects)
+        except StaleDataError as exc:
+            raise StaleVersion("The team was changed by someone else at the same moment; reload and retry.") from exc
+
+
 class Database:
     """Binds an engine and a session factory to the app (Flask's `init_app` pattern)."""
 
@@ -44,7 +64,7 @@ class Database:
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         app.config["DATABASE_URL"] = url
         self.engine = make_engine(url)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = sessionmaker(self.engine, class_=DirectorySession, expire_on_commit=False)
         app.extensions["directory_db"] = self
         app.teardown_appcontext(_close_session)
 
@@ -58,6 +78,18 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = get_db().sessionmaker()
     return g.db_session
+
+
+@contextmanager
+def own_transaction() -> Iterator[Session]:
+    """A session of its own, committed as the block ends (rolled back if it raises).
+
+    For bookkeeping that must be kept whatever becomes of the request's own work, such as a
+    token's last use or the account made at a first sign-in through the proxy: it never commits
+    the request's session, whose one commit stays with the view that writes.
+    """
+    with get_db().sessionmaker.begin() as session:
+        yield session
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -1,7 +1,9 @@
 """The typed errors of the directory's business rules.
 
-Raised by services, whoever called them; the API maps each to one HTTP status and the web views
-to a message beside the field.
+Raised by services, whoever called them. They say which rule was broken, never how to answer: the
+API maps each kind to an HTTP status and error code (`api.errors`), the pages to a page or a
+message beside the field (`directory.web.errors`). Modules raise their own subclasses of these
+kinds, so every answer is found by the kind it descends from.
 """
 
 from __future__ import annotations
@@ -10,45 +12,47 @@ from __future__ import annotations
 class DirectoryError(Exception):
     """Base of every rule the directory refuses to break."""
 
-    status = 400
-    code = "bad_request"
-
     def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
 
 
-class InvalidTeam(DirectoryError):
-    """The document failed validation; `errors` maps field paths to messages."""
+class Invalid(DirectoryError):
+    """Input that cannot be stored as given; `errors` maps field paths to messages."""
 
-    status = 422
-    code = "validation_error"
+
+class InvalidTeam(Invalid):
+    """The document failed validation; `errors` maps field paths to messages."""
 
 
 class Conflict(DirectoryError):
     """Another team already holds this slug or contact address."""
 
-    status = 409
-    code = "conflict"
-
 
 class NotFound(DirectoryError):
-    status = 404
-    code = "not_found"
+    """No such team, person, round or record (or not one the asker may see)."""
 
 
 class StaleVersion(DirectoryError):
-    """The team changed since the editor read it: saving would overwrite someone's work."""
+    """The team changed since the editor read it: saving would overwrite someone's work.
 
-    status = 412
-    code = "precondition_failed"
+    `current_version` is the team's version when it is known (None when a concurrent save was
+    detected only as the database refused the write).
+    """
 
-    def __init__(self, message: str, current_version: int) -> None:
+    def __init__(self, message: str, current_version: int | None = None) -> None:
         super().__init__(message)
         self.current_version = current_version
 
 
 class Forbidden(DirectoryError):
-    status = 403
-    code = "forbidden"
+    """The actor may not do this (not an owner, not an administrator, a read-only token)."""
+
+
+class Throttled(DirectoryError):
+    """Done too often for now; `retry_after` is how many seconds to wait before trying again."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

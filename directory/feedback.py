@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from directory.errors import Conflict, DirectoryError, Forbidden
+from directory.errors import Conflict, Forbidden, Invalid, Throttled
 from directory.hours import Schedule
 from directory.models import (
     Feedback,
@@ -57,23 +57,16 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-class InvalidFeedback(DirectoryError):
+class InvalidFeedback(Invalid):
     """Input outside what feedback accepts; `errors` names the field."""
 
-    status = 422
-    code = "validation_error"
 
-
-class TooMuchFeedback(DirectoryError):
+class TooMuchFeedback(Throttled):
     """One person wrote more feedback within the hour than anyone needs to."""
-
-    status = 429
-    code = "too_many_requests"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"You have sent {WRITES_PER_HOUR} pieces of feedback within the hour; "
-                         f"try again in {math.ceil(retry_after / 60)} minutes.")
-        self.retry_after = retry_after
+                         f"try again in {math.ceil(retry_after / 60)} minutes.", retry_after)
 
 
 @dataclass(frozen=True)

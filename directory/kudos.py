@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from directory import people
-from directory.errors import DirectoryError, Forbidden, NotFound
+from directory.errors import Forbidden, Invalid, NotFound, Throttled
 from directory.models import Kudos, Team, utcnow
 from directory.services import Actor
 from directory.surveys import audit
@@ -26,22 +26,17 @@ DAILY_LIMIT = 20
 DAY = timedelta(hours=24)
 
 
-class InvalidKudos(DirectoryError):
-    status = 422
-    code = "validation_error"
+class InvalidKudos(Invalid):
+    """A message or named people that cannot be stored; `errors` names the field."""
 
 
-class TooManyKudos(DirectoryError):
+class TooManyKudos(Throttled):
     """More than the daily allowance in the last 24 hours; `retry_after` is in seconds."""
-
-    status = 429
-    code = "too_many_requests"
 
     def __init__(self, retry_after: int) -> None:
         hours = max(1, -(-retry_after // 3600))
         super().__init__(f"You have given {DAILY_LIMIT} kudos in the last 24 hours, the most a day allows. "
-                         f"Try again in {hours} hour{'s' if hours != 1 else ''}.")
-        self.retry_after = retry_after
+                         f"Try again in {hours} hour{'s' if hours != 1 else ''}.", retry_after)
 
 
 def parse_people(text: str | Iterable[str] | None) -> list[str]:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from directory import hours, status
-from directory.errors import DirectoryError, Forbidden
+from directory.errors import Forbidden, Invalid
 from directory.models import Revision, ServiceRequest, SlugAlias, Team, utcnow
 from directory.services import Actor
 
@@ -38,11 +38,8 @@ MIN_MEASURED = 10
 MAX_ID_LENGTH = 200
 
 
-class InvalidRequest(DirectoryError):
+class InvalidRequest(Invalid):
     """A reported request that cannot be recorded; `errors` maps each field to its problems."""
-
-    status = 422
-    code = "validation_error"
 
 
 @dataclass(frozen=True)

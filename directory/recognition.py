@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from directory import surveys
-from directory.errors import DirectoryError
+from directory.errors import Invalid
 from directory.models import Team
 
 QUARTER_RE = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -30,9 +30,8 @@ PromiseSource = Callable[[Session, Team, datetime, datetime], dict[str, Any] | N
 RatingSource = Callable[[Session, Team, datetime, datetime], dict[str, Any] | None]
 
 
-class InvalidQuarter(DirectoryError):
-    status = 422
-    code = "validation_error"
+class InvalidQuarter(Invalid):
+    """A quarter that is not one ('2026-Q5', a year out of range); `errors` names the field."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from directory import people
-from directory.errors import Conflict, DirectoryError, Forbidden, NotFound
+from directory.errors import Conflict, Forbidden, Invalid, NotFound
 from directory.models import RecognitionAudit, SurveyResponse, SurveyRound, Team, User, utcnow
 from directory.services import Actor
 from directory.text import storable
@@ -33,11 +33,8 @@ MAX_TITLE = 200
 MAX_ID = 2**31 - 1  # the largest number an integer column holds on every backend
 
 
-class InvalidSurveyInput(DirectoryError):
+class InvalidSurveyInput(Invalid):
     """A rating or title that cannot be stored; `errors` names the field."""
-
-    status = 422
-    code = "validation_error"
 
 
 # --------------------------------------------------------------------------- audit

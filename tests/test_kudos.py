@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from directory import kudos
-from directory.errors import Forbidden
+from directory.errors import Forbidden, Throttled
 from directory.models import Kudos, RecognitionAudit, Team
 from directory.services import Actor
 
@@ -64,7 +64,7 @@ def test_twenty_kudos_a_day_then_refused_until_the_oldest_is_a_day_old(session: 
         kudos.give(session, teams["payroll"], f"Thanks {n}", BOB, at=NOON + timedelta(minutes=n))
     with pytest.raises(kudos.TooManyKudos) as refused:
         kudos.give(session, teams["it-help"], "One more", BOB, at=NOON + timedelta(hours=3))
-    assert refused.value.status == 429
+    assert isinstance(refused.value, Throttled)
     assert refused.value.retry_after == 21 * 3600  # the first of the twenty turns 24 hours old at noon tomorrow
     assert "20 kudos" in refused.value.message
     assert count(session) == kudos.DAILY_LIMIT

@@ -182,3 +182,27 @@ def test_import_accepts_mailboxes_shared_between_records(db: Any) -> None:
     db.commit()
     owner = services.address_owner(db, "payroll@example.com")
     assert owner is not None and owner.slug == "payroll"
+
+
+def test_a_concurrent_save_is_refused_as_stale_version(db: Any) -> None:
+    """Two editors read version 1; the second save reaches the database after the first committed.
+    No version was given to compare, so only the database's version check sees it: the service
+    still answers StaleVersion (never SQLAlchemy's StaleDataError), and the first save stands."""
+    from directory.db import get_db
+
+    team = services.create_team(db, load_team(team_doc()), ADMIN)
+    db.commit()
+    other = get_db().sessionmaker()
+    try:
+        theirs = other.get(Team, team.id)
+        assert theirs is not None and theirs.version == 1
+        services.update_team(db, team, dict(team.data, summary="first editor"), OWNER, expected_version=1)
+        db.commit()
+        with pytest.raises(StaleVersion):
+            services.update_team(other, theirs, dict(theirs.data, summary="second editor"), OWNER)
+        other.rollback()
+    finally:
+        other.close()
+    db.expire_all()
+    assert db.get(Team, team.id).data["summary"] == "first editor"
+    assert [r.number for r in revisions(db, team)] == [1, 2]

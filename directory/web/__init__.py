@@ -11,42 +11,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, redirect, request, url_for
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
-
-from directory.errors import DirectoryError
 
 bp = Blueprint("web", __name__)
 
 # Endpoints reachable without signing in when DIRECTORY_REQUIRE_LOGIN is set.
 OPEN_ENDPOINTS = {"web.login", "web.logout", "static"}
-
-ERROR_TITLES = {
-    400: "That request could not be handled",
-    401: "Please sign in",
-    403: "You may not do that",
-    404: "Page not found",
-    405: "Not allowed here",
-    409: "That clashes with another team",
-    412: "Someone else changed this first",
-    413: "That was too large",
-    422: "Some fields need attention",
-    500: "Something went wrong on our side",
-}
-DEFAULT_MESSAGES = {
-    400: "The request could not be understood.",
-    404: "There is no page at this address.",
-    405: "This page cannot be used that way.",
-    413: "What was sent is larger than the directory accepts.",
-    500: "The page could not be shown because of an unexpected error.",
-}
-ERROR_HINTS = {
-    400: "If you were submitting a form, reload the page and try again.",
-    403: "Only a team's owners and the directory's administrators can change it.",
-    404: "The page may have moved, or the team may have been archived. Try searching for it.",
-    500: "The problem has been logged. Please try again in a minute.",
-}
 
 
 def init_app(app: Flask) -> None:
@@ -70,24 +41,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["field_id"] = field_id
     app.jinja_env.globals["vocabulary"] = vocabulary  # each closed list with its wording, for any template
     app.context_processor(_template_context)
-
-
-def render_error(error: HTTPException | DirectoryError) -> Any:
-    status = error.code if isinstance(error, HTTPException) else error.status
-    status = status or 500
-    message = error.description if isinstance(error, HTTPException) else error.message
-    if isinstance(error, HTTPException) and message == type(error).description:
-        message = DEFAULT_MESSAGES.get(status, message)  # werkzeug's generic wording, said plainly
-    if status == 400 and getattr(error, "name", "") == "Bad Request" and "CSRF" in (message or ""):
-        message = ("The form could not be accepted because its security token was missing or had expired. "
-                   "Nothing was saved. Go back, reload the page and try again.")
-    return render_template(
-        "error.html",
-        status=status,
-        title=ERROR_TITLES.get(status, "That did not work"),
-        message=message,
-        hint=ERROR_HINTS.get(status),
-    ), status
 
 
 def _require_login() -> Any:

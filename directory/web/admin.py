@@ -14,12 +14,11 @@ from typing import Any
 
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from directory import accounts, auth, notify, people, reviews, services
 from directory.db import get_session
-from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
+from directory.errors import Conflict, Forbidden, Invalid, InvalidTeam, NotFound, StaleVersion
 from directory.mail import rules as mail_rules
 from directory.mail import store as mail_store
 from directory.models import ApiToken, Team, User
@@ -27,6 +26,7 @@ from directory.schemas import load_team
 from directory.services import Actor
 from directory.web import bp, utcnow
 from directory.web.editing import signed_in
+from directory.web.errors import status_of
 from directory.web.views import known_names
 
 
@@ -174,7 +174,7 @@ def archive(slug: str) -> Response:
     try:
         services.archive_team(session, team, _actor(), expected_version=version)
         session.commit()
-    except (StaleVersion, StaleDataError):
+    except StaleVersion:
         session.rollback()
         flash(f"{team.name} changed since the page was loaded; nothing was archived. Try again.", "error")
         return redirect(url_for("web.admin"))
@@ -222,10 +222,10 @@ def users() -> Any:
             user = accounts.create_user(session, values["email"], values["name"], password,
                                         is_admin=bool(values["is_admin"]))
             session.commit()
-        except (InvalidTeam, Conflict) as exc:
+        except (Invalid, Conflict) as exc:
             session.rollback()
             errors = dict(exc.errors) or {"email": [exc.message]}
-            status = exc.status
+            status = status_of(exc)
         else:
             flash(f"{user.email} can now sign in" + ("" if password else " (through the proxy)") + ".", "success")
             return redirect(url_for("web.user_detail", user_id=user.id))
@@ -251,25 +251,18 @@ def user_detail(user_id: int) -> Any:
     status = 200
     if request.method == "POST":
         action = request.form.get("action")
-        me = _actor().email == user.email
-        if action == "profile":
-            user.name = (request.form.get("name") or "").strip()
-            wants_admin = request.form.get("is_admin") == "yes"
-            wants_active = request.form.get("active") == "yes"
-            if me and (not wants_admin or not wants_active):
-                errors["is_admin"] = ["you cannot take away your own administrator role or deactivate yourself"]
-            else:
-                user.is_admin, user.active = wants_admin, wants_active
-        elif action == "password":
-            try:
+        try:
+            if action == "password":
                 accounts.set_password(user, request.form.get("password") or "")
-            except InvalidTeam as exc:
-                errors = dict(exc.errors)
-        if errors:
-            session.rollback()
-            status = 422
-        else:
+            elif action == "profile":
+                accounts.update_user(session, user, _actor(), name=request.form.get("name") or "",
+                                     is_admin=request.form.get("is_admin") == "yes",
+                                     active=request.form.get("active") == "yes")
             session.commit()
+        except Invalid as exc:
+            session.rollback()
+            errors, status = dict(exc.errors), status_of(exc)
+        else:
             flash(f"Saved the changes to {user.email}.", "success")
             return redirect(url_for("web.user_detail", user_id=user.id))
     teams = list(services.active_teams(session))
@@ -297,9 +290,9 @@ def user_teams(user_id: int) -> Response:
         services.update_team(session, team, document, _actor(), expected_version=team.version,
                              note=f"{'added' if adding else 'removed'} owner {user.email}")
         session.commit()
-    except (InvalidTeam, Conflict, StaleVersion, StaleDataError) as exc:
+    except (InvalidTeam, Conflict, StaleVersion) as exc:
         session.rollback()
-        flash(f"{team.name} was not changed: {getattr(exc, 'message', 'it changed at the same moment')}", "error")
+        flash(f"{team.name} was not changed: {exc.message}", "error")
     else:
         verb = "now owns" if adding else "no longer owns"
         flash(f"{user.email} {verb} {team.name}.", "success")
@@ -329,7 +322,7 @@ def tokens() -> Any:
             try:
                 created = accounts.create_token(session, name, scope, owner)
                 session.commit()
-            except InvalidTeam as exc:
+            except Invalid as exc:
                 session.rollback()
                 errors = dict(exc.errors)
         if errors:

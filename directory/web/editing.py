@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from directory import auth, holiday_calendars, notices, services, vocabulary
@@ -29,6 +28,7 @@ from directory.services import Actor
 from directory.vocabulary import BOOKING_METHODS, CONTACT_KINDS, DAY_NAMES, DURATION_UNITS, NOTICE_LEVELS
 from directory.web import bp
 from directory.web.diff import field_changes
+from directory.web.errors import status_of
 from directory.web.forms import (
     ErrorMap,
     TeamForm,
@@ -139,13 +139,13 @@ def edit_team(slug: str) -> Any:
     try:
         changed = services.update_team(session, team, document, actor, expected_version=expected)
         session.commit()
-    except (StaleVersion, StaleDataError):
+    except StaleVersion:
         session.rollback()
         team = services.get_team(session, slug)
         return _conflict(form, team, expected)
     except (InvalidTeam, Conflict) as exc:
         session.rollback()
-        return _render_editor(form, _problem_errors(exc), team=team, status=exc.status)
+        return _render_editor(form, _problem_errors(exc), team=team, status=status_of(exc))
     if changed:
         flash(f"Saved. {team.name} is now at version {team.version}; the previous version is in its history.",
               "success")
@@ -183,15 +183,14 @@ def post_notice(slug: str) -> Any:
         document = load_team(raw)
         services.update_team(session, team, document, actor, expected_version=_form_version())
         session.commit()
-    except (StaleVersion, StaleDataError):
+    except StaleVersion:
         session.rollback()
         flash("The page changed since you opened it, so the notice was not posted: check it and post again.", "error")
         return redirect(url_for("web.team", slug=slug))
     except (InvalidTeam, Conflict) as exc:
         session.rollback()
         form = form_from_team(raw, team.version)
-        return _render_editor(form, _problem_errors(exc), team=team, status=422 if isinstance(exc, InvalidTeam)
-                              else exc.status)
+        return _render_editor(form, _problem_errors(exc), team=team, status=status_of(exc))
     flash(f"Notice posted. {team.name} is now at version {team.version}.", "success")
     return redirect(url_for("web.team", slug=team.slug))
 
@@ -232,7 +231,7 @@ def new_team() -> Any:
         session.commit()
     except (InvalidTeam, Conflict) as exc:
         session.rollback()
-        return _render_editor(form, _problem_errors(exc), team=None, status=exc.status)
+        return _render_editor(form, _problem_errors(exc), team=None, status=status_of(exc))
     flash(f"{team.name} is in the directory.", "success")
     _flash_address_warnings(session, team)
     return redirect(url_for("web.team", slug=team.slug))
@@ -311,7 +310,7 @@ def restore(slug: str, number: int) -> Response:
     try:
         services.restore_revision(session, team, number, actor, expected_version=_form_version())
         session.commit()
-    except (StaleVersion, StaleDataError):
+    except StaleVersion:
         session.rollback()
         flash("The page changed while you were looking at its history, so nothing was restored. "
               "Check the newest version below and try again.", "error")
@@ -333,7 +332,7 @@ def mark_reviewed(slug: str) -> Response:
     try:
         changed = services.mark_reviewed(session, team, actor, today, expected_version=_form_version())
         session.commit()
-    except (StaleVersion, StaleDataError):
+    except StaleVersion:
         session.rollback()
         flash("The page changed since you opened it; check it again before marking it as reviewed.", "error")
         return redirect(url_for("web.team", slug=slug))

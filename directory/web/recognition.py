@@ -17,13 +17,14 @@ from sqlalchemy import func, select
 
 from directory import auth, kudos, people, recognition, services, surveys
 from directory.db import get_session
-from directory.errors import DirectoryError
+from directory.errors import DirectoryError, Throttled
 from directory.models import Kudos, Team
 from directory.services import Actor
 from directory.text import storable
 from directory.web import utcnow
 from directory.web.admin import admin_only
 from directory.web.editing import signed_in
+from directory.web.errors import status_of
 
 bp = Blueprint("recognition", __name__)
 SEARCH_LIMIT = 20
@@ -101,8 +102,8 @@ def give_kudos(slug: str) -> Any:
         session.rollback()
         response = render_template("kudos/give.html", team=team, form=form, error=refused.message,
                                    errors=refused.errors, max_message=kudos.MAX_MESSAGE)
-        headers = {"Retry-After": str(refused.retry_after)} if isinstance(refused, kudos.TooManyKudos) else {}
-        return response, refused.status, headers
+        headers = {"Retry-After": str(refused.retry_after)} if isinstance(refused, Throttled) else {}
+        return response, status_of(refused), headers
     session.commit()
     flash(f"Thank you: {team.name} and its owners will see your kudos.", "success")
     return redirect(url_for("web.team", slug=team.slug) + "#kudos")
@@ -157,7 +158,7 @@ def survey_answer(round_id: int, slug: str) -> Any:
         session.rollback()
         return render_template("surveys/answer.html", survey=survey, team=team, typed=typed,
                                error=refused.message, errors=refused.errors, parameters=surveys.PARAMETERS,
-                               labels=surveys.PARAMETER_LABELS), refused.status
+                               labels=surveys.PARAMETER_LABELS), status_of(refused)
     session.commit()
     flash(f"Thank you: your ratings of {team.name} are saved. You can change them while the round is open.", "success")
     return redirect(url_for("recognition.survey_home") + f"#team-{team.slug}")
@@ -227,7 +228,7 @@ def admin_surveys() -> Any:
             survey = surveys.start_round(session, title, _actor())
         except DirectoryError as refused:
             session.rollback()
-            error, errors, status = refused.message, refused.errors, refused.status
+            error, errors, status = refused.message, refused.errors, status_of(refused)
         else:
             session.commit()
             flash(f"The round '{survey.title}' is open: everyone can now rate the teams they worked with.", "success")

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -20,7 +20,7 @@ from directory.models import Team, User
 from directory.notices import active_notices
 from directory.search_sync import get_search, newest_change
 from directory.text import storable
-from directory.web import bp, render_error, safe_next, search_insights, utcnow
+from directory.web import bp, safe_next, search_insights, utcnow
 from directory.web.present import badge_for, build_team_view, reader_timezone
 
 PAGE_SIZE = 20
@@ -52,27 +52,6 @@ def team_cards(teams: list[Team], now: datetime) -> list[dict[str, Any]]:
         text, css = badge_for(team.data, now, reader_tz)
         cards.append({"team": team, "data": team.data, "badge": text, "badge_class": css})
     return cards
-
-
-@bp.app_errorhandler(services.SlugMoved)
-def slug_moved(error: services.SlugMoved) -> Response:
-    """Old links keep working for good: the same page (or sub-page) under the team's current slug.
-
-    301 for page reads; 308 for everything else, so that a form post or an API call keeps its method
-    and body.
-    """
-    view_args = dict(request.view_args or {})
-    if request.endpoint is None or view_args.get("slug") != error.old:
-        return render_error(error)  # type: ignore[return-value]
-    view_args["slug"] = error.slug
-    target = url_for(request.endpoint, **view_args)
-    if request.query_string:
-        target += "?" + request.query_string.decode("latin-1")
-    if request.path.startswith("/api/"):  # API resources outside the teams blueprint: the API's error shape
-        response = jsonify(code="moved_permanently", status=308, message=error.message)
-        response.status_code, response.headers["Location"] = 308, target
-        return response
-    return redirect(target, 301 if request.method in {"GET", "HEAD"} else 308)
 
 
 def known_names(emails: Iterable[str]) -> dict[str, str]:
