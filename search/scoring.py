@@ -13,7 +13,7 @@ from collections.abc import Callable
 from itertools import repeat
 from operator import add, mul, sub, truediv
 
-from search.analysis import HighlightTerms
+from search.analysis import HighlightTerms, words
 from search.documents import decode_positions
 from search.query import SYNONYM, SYNONYM_WEIGHT, TYPED, Concept, exact_docs, is_contact, replace_words, understand
 from search.semantic import Similarities, fuse
@@ -224,7 +224,7 @@ def rank(snap: Snapshot, synonyms: SynonymMap, q: str,
         rare = rare_word_docs(snap, concepts)
         meaning = similarity(q, corrected) if similarity else None
         if meaning:
-            scores = fuse(scores, meaning.keyed(snap.ids, snap.docnum_of))
+            scores = fuse(scores, meaning.keyed(snap.ids, snap.docnum_of), len(words(q)))
         for docnum in exact:
             scores[docnum] = scores.get(docnum, 0.0) + EXACT_BONUS
         matched = set(scores)

@@ -26,8 +26,8 @@ from tests.conftest import make_app
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT.parent / "shared" / "eval"
 SPARSE_FIELDS = ("name", "description", "department", "contacts")
-MRR_FLOOR = 0.80
-RECALL3_FLOOR = 0.84
+MRR_FLOOR = 0.85
+RECALL3_FLOOR = 0.89
 TOP = 10
 
 
@@ -46,10 +46,13 @@ def sparse_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     records, problems = load_teams([{k: team[k] for k in SPARSE_FIELDS if k in team} for team in teams])
     assert not problems, problems
     app = make_app(tmp_path_factory.mktemp("sparse"), SEARCH_SEMANTIC=True)
+    ranker = app.extensions["directory_search"].semantic
+    ranker.background = False  # the vectors are computed below, as `directory import` does
     with app.app_context():
         session = get_session()
         services.import_teams(session, records, services.Actor(name="test", is_admin=True))
         session.commit()
+    assert ranker.compute_missing() == len(records), "every team needs its vectors before searching"
     return app
 
 

@@ -61,7 +61,7 @@ def _similarities(values: dict[int, float]) -> semantic.Similarities:
 def test_fuse_keeps_word_matches_and_adds_only_similar_teams() -> None:
     lexical = {1: 10.0, 2: 2.0}
     similarity = _similarities({1: 0.2, 2: 0.6, 3: 0.55, 4: 0.1, 5: 0.05})
-    fused = semantic.fuse(lexical, similarity)
+    fused = semantic.fuse(lexical, similarity, 3)
     assert set(fused) == {1, 2, 3}  # 4 and 5 are not similar enough to join on meaning alone
     assert fused[2] > fused[3] > 0
 
@@ -79,7 +79,7 @@ def test_similarities_scale_from_the_median_and_offer_only_the_most_similar_team
     keyed = similarity.keyed([7, 99], {7: 0, 99: 1})
     assert keyed.get(0, -1.0) == pytest.approx(0.955) and keyed.get(1, -1.0) == pytest.approx(0.99)
     assert keyed.most_similar(0.9) == pytest.approx({0: 0.955, 1: 0.99})
-    fused = semantic.fuse({0: 3.0}, keyed)
+    fused = semantic.fuse({0: 3.0}, keyed, 3)
     assert set(fused) == {0, 1} and fused[0] > fused[1]
 
 
