@@ -155,13 +155,14 @@ def _cap_synonym_only(snap: Snapshot, concept: Concept, result: dict[int, float]
 
 def widened_docs(snap: Snapshot, concepts: list[Concept]) -> set[int]:
     """Teams the query's words find only through synonyms of words other teams use as typed."""
-    widened: set[int] = set()
-    literal: set[int] = set()
-    for concept in concepts:
-        only = synonym_only_docs(snap, concept)
-        widened |= only
-        literal.update(d for d in concept_scores(snap, concept) if d not in only)
-    return widened - literal
+    only = [synonym_only_docs(snap, concept) for concept in concepts]
+    widened = set().union(*only)
+    if not widened:  # the usual case: no synonym found a team the typed words missed
+        return widened
+    for concept, synonym_only in zip(concepts, only, strict=True):
+        found = concept_scores(snap, concept)
+        widened = {d for d in widened if d not in found or d in synonym_only}
+    return widened
 
 
 def rare_word_docs(snap: Snapshot, concepts: list[Concept]) -> set[int]:
