@@ -19,7 +19,6 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -83,14 +82,18 @@ def record_results_page(q: str, total: int, page: int) -> int | None:
 def _brief_wait(session: Session) -> Iterator[None]:
     """On SQLite, wait at most RECORD_WAIT_MS for another writer: a long write elsewhere (an
     import) costs one record, never a page held up for the connection's usual 30 seconds."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite:
-        session.execute(text(f"PRAGMA busy_timeout={RECORD_WAIT_MS}"))
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    # On the driver's connection itself, so that the usual wait is restored on the very connection
+    # that goes back to the pool, whatever state a failed write left the session in.
+    driver = session.connection().connection.dbapi_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA busy_timeout={RECORD_WAIT_MS}")
     try:
         yield
     finally:
-        if sqlite:
-            session.execute(text(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"))
+        driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _purge_if_due() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from directory.db import get_session
 from directory.models import Revision, SearchChoice, SearchEvent
@@ -136,4 +136,11 @@ def test_a_busy_database_costs_the_record_not_the_results_page(app: Flask, clien
     assert 'href="/teams/payroll"' in answer.get_data(as_text=True)  # shown, just not recorded
     assert chosen.headers["Location"].endswith("/teams/payroll")
     assert count(app, SearchEvent) == 1 and count(app, SearchChoice) == 0
+    engine = app.extensions["directory_db"].engine
+    pooled = [engine.connect() for _ in range(3)]  # every connection the pool holds: the usual wait is back
+    try:
+        assert [c.execute(text("PRAGMA busy_timeout")).scalar() for c in pooled] == [30000] * 3
+    finally:
+        for c in pooled:
+            c.close()
     assert go_links(client, "payslips")  # and recording resumes at once
