@@ -40,3 +40,19 @@ def test_owners_by_name_and_odd_old_values_still_shown() -> None:
     assert (owners.old, owners.new) == ("bob@example.com", "Alice Liddell (Alice@example.com)")
     [hours] = field_changes({"hours": {"weekly": "not a week"}}, {"hours": None})
     assert "not a week" in hours.old  # an outline rather than an error
+
+
+def test_diffs_are_field_by_field() -> None:
+    week = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    old = {"name": "A", "summary": "Old", "hours": {"weekly": week, "holidays": None}, "tags": ["a", "b"]}
+    new = {"name": "A", "summary": "New", "hours": {"weekly": {**week, "mon": [["08:00", "17:00"]]},
+                                                    "holidays": None}, "tags": ["a"]}
+    changes = {c.key: c for c in field_changes(old, new)}
+    assert set(changes) == {"summary", "hours", "tags"}
+    assert changes["summary"].simple and (changes["summary"].old, changes["summary"].new) == ("Old", "New")
+    assert changes["tags"].old == "a, b" and changes["tags"].new == "a"
+    kinds = [(line.kind, line.text.strip()) for line in changes["hours"].lines]
+    assert ("remove", "Mon–Fri 09:00–17:00") in kinds
+    assert ("add", "Mon 08:00–17:00") in kinds and ("add", "Tue–Fri 09:00–17:00") in kinds
+    assert ("same", "Sat–Sun closed") in kinds
+    assert field_changes(old, old) == []
