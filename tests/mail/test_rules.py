@@ -1,15 +1,9 @@
-"""RFC 3834's rules and the reply's form, without SMTP."""
+"""RFC 3834's rules: which messages get a reply and to whom, without SMTP."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email import message_from_bytes
-from email.policy import default as default_policy
-
 import pytest
 
-from directory.autoreply import AutoReply
-from directory.mail.compose import ReplyEnvelope, compose_reply
 from directory.mail.rules import (
     MAX_HEADER_BYTES,
     MalformedMessage,
@@ -102,21 +96,3 @@ def test_display_name_only_for_the_envelope_sender() -> None:
 def test_recipient_address_decodes_copies_addressed_to_the_responder(rcpt: str, address: str) -> None:
     assert recipient_address(rcpt) == address
 
-
-def reply(subject: str = "We got your message") -> AutoReply:
-    return AutoReply(subject=subject, text="Hello,\n\nWe reply by Tue 26 Nov, 11:00.\n",
-                     html="<p>Hello,</p><p>We reply by Tue 26 Nov, 11:00.</p>", template_used="default")
-
-
-def test_compose_from_a_no_reply_address_with_reply_to_the_team() -> None:
-    message = compose_reply(reply("Ré: Paie\r\nBcc: victim@example.com"), ReplyEnvelope(
-        team_name="Paie", team_address="paie@example.com", to="a@example.com", in_reply_to=None,
-        mail_from="noreply@directory.example"), datetime(2026, 12, 1, 10, tzinfo=UTC))
-    assert message.isascii()
-    parsed = message_from_bytes(message, policy=default_policy)
-    assert parsed["From"].addresses[0].addr_spec == "noreply@directory.example"
-    assert parsed["Reply-To"].addresses[0].addr_spec == "paie@example.com"
-    assert parsed["Bcc"] is None and parsed["Subject"] == "Ré: Paie Bcc: victim@example.com"
-    assert parsed["In-Reply-To"] is None and parsed["References"] is None
-    assert parsed["Message-ID"].endswith("@directory.example>")
-    assert parsed["Date"] == "Tue, 01 Dec 2026 10:00:00 +0000"
