@@ -6,7 +6,6 @@ The team: Europe/London, Mon–Fri 09:00–17:00, English bank holidays, replies
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -253,84 +252,6 @@ def test_weekly_groups_by_the_teams_monday_and_lists_empty_weeks(team: Team, ses
     assert weeks[1]["reply"] == {"measured": 1, "kept": 1, "kept_ratio": 1.0}
     # Monday 30 March 00:30 BST + 4 business hours = 13:00 BST = 12:00 UTC: replied at the promise.
     assert weeks[2]["reply"] == {"measured": 1, "kept": 1, "kept_ratio": 1.0}
-
-
-# --------------------------------------------------------------------------- import-requests
-
-
-def write(tmp_path: Path, name: str, text: str) -> str:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def test_import_requests_from_csv_and_again_changes_nothing(team: Team, session: Any, runner: Any,
-                                                            tmp_path: Path) -> None:
-    csv_file = write(tmp_path, "export.csv", (
-        "team,id,received_at,first_reply_at,resolved_at,service\n"
-        "it-desk,T-1,2026-03-27T16:00:00Z,2026-03-30T10:59:00Z,2026-03-31T14:00:00Z,Laptop repair\n"
-        "it-desk,T-2,2026-03-27T16:00:00Z,2026-03-30T11:30:00Z,,\n"
-        "it-desk,T-3,2026-12-24T15:00:00Z,,,\n"))
-    result = runner.invoke(args=["import-requests", csv_file])
-    assert result.exit_code == 0, result.output
-    assert "3 created" in result.output
-    found = performance.performance(session, team, utc(2026, 3, 1), utc(2027, 1, 1))
-    assert found["requests"] == 3
-    assert found["reply"] == {"measured": 3, "kept": 1, "kept_ratio": round(1 / 3, 4)}
-    assert found["resolution"] == {"measured": 1, "kept": 1, "kept_ratio": 1.0}
-    again = runner.invoke(args=["import-requests", csv_file])
-    assert again.exit_code == 0 and "3 unchanged" in again.output
-    session.expire_all()
-    assert session.scalar(select(func.count()).select_from(ServiceRequest)) == 3
-
-
-def test_import_requests_from_json_lines_updates_by_id(team: Team, session: Any, runner: Any,
-                                                       tmp_path: Path) -> None:
-    record(session, team, "T-1", FRI_BEFORE_DST)
-    lines = [{"team": "it-desk", "id": "T-1", "received_at": "2026-03-27T16:00:00Z",
-              "first_reply_at": "2026-03-30T10:00:00Z"},
-             {"team": "it-desk", "id": "T-9", "received_at": "2026-03-27T16:00:00+00:00", "service": None}]
-    result = runner.invoke(args=["import-requests", write(tmp_path, "x.jsonl", "\n".join(map(json.dumps, lines)))])
-    assert result.exit_code == 0, result.output
-    assert "1 created, 1 updated" in result.output
-    session.expire_all()
-    assert session.scalar(select(ServiceRequest.reply_kept).where(ServiceRequest.external_id == "T-1")) is True
-
-
-def test_import_requests_lists_every_problem_and_writes_nothing(team: Team, session: Any, runner: Any,
-                                                               tmp_path: Path) -> None:
-    csv_file = write(tmp_path, "bad.csv", (
-        "team,id,received_at,first_reply_at,resolved_at,service\n"
-        "it-desk,ok,2026-03-27T16:00:00Z,,,\n"
-        "nobody,T-2,2026-03-27T16:00:00Z,,,\n"
-        "it-desk,T-3,yesterday,,,\n"
-        "it-desk,T-4,2026-03-27T16:00:00Z,2026-03-27T15:00:00Z,,Printing\n"
-        "it-desk,,2026-03-27T16:00:00Z,,,\n"))
-    result = runner.invoke(args=["import-requests", csv_file])
-    assert result.exit_code != 0
-    for expected in ("line 3: team", "line 4: received_at", "line 5: first_reply_at", "line 5: service",
-                     "line 6: id", "Nothing was imported: 5 problem(s)"):
-        assert expected in result.output, result.output
-    assert "line 2" not in result.output
-    session.expire_all()
-    assert session.scalar(select(func.count()).select_from(ServiceRequest)) == 0
-
-
-def test_import_requests_finds_a_renamed_team_by_its_old_slug(team: Team, session: Any, runner: Any,
-                                                               tmp_path: Path) -> None:
-    services.update_team(session, team, load_team({**team.data, "slug": "service-desk"}), ADMIN)
-    session.commit()
-    line = {"team": "it-desk", "id": "T-1", "received_at": "2026-03-27T16:00:00Z"}
-    result = runner.invoke(args=["import-requests", write(tmp_path, "old.jsonl", json.dumps(line) + "\n")])
-    assert result.exit_code == 0, result.output
-    session.expire_all()
-    assert session.scalar(select(ServiceRequest.team_id)) == team.id
-
-
-def test_import_requests_refuses_a_csv_without_the_needed_columns(runner: Any, tmp_path: Path) -> None:
-    result = runner.invoke(args=["import-requests", write(tmp_path, "x.csv", "ticket,opened\n1,2026-01-01\n")])
-    assert result.exit_code != 0
-    assert "line 1" in result.output and "team, id, received_at" in result.output
 
 
 # --------------------------------------------------------------------------- both backends, and the benchmark
