@@ -260,21 +260,6 @@ def test_people_choosing_a_team_for_a_query_lift_it_above_its_former_place_but_n
     assert _ranked(session, "permits")[1:] == ["claims", "finance-help", "travel"]  # learned for "quokka" only
 
 
-def test_purge_command_deletes_old_searches(app: Any, session: Any, make_team: Any) -> None:
-    make_team()
-    payroll = team_id(session, "payroll")
-    now = datetime.now(UTC)
-    choose(session, person(1), "payslip", payroll, now - timedelta(days=10))
-    choose(session, person(2), "payslip", payroll, now - timedelta(hours=1))
-    answer = app.test_cli_runner().invoke(args=["purge-search-log", "--days", "7"])
-    assert answer.exit_code == 0, answer.output
-    assert "1 search(es), 1 choice(s)" in answer.output
-    session.expire_all()
-    assert set(session.scalars(select(SearchEvent.searcher))) == {person(2)}
-    bad = app.test_cli_runner().invoke(args=["purge-search-log", "--days", "0"])
-    assert bad.exit_code != 0 and "--days" in bad.output
-
-
 def test_learning_holds_on_both_backends(storage_url: str, tmp_path: Any) -> None:
     """Recording, counting people once, lift, insights, adoption and the purge, on SQLite and PostgreSQL."""
     from directory.db import get_session as db_session
