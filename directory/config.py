@@ -11,11 +11,30 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
+_ON = {"1", "true", "yes", "on"}
+_OFF = {"0", "false", "no", "off", ""}
+
+
 def _bool(name: str, default: bool = False) -> bool:
+    """A switch; a spelling that is neither on nor off is refused, naming the variable, because
+    reading a typo ("ture") as off would quietly weaken a setting such as SESSION_COOKIE_SECURE."""
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word not in _ON | _OFF:
+        raise ValueError(f"{name}={value!r} is neither on (1, true, yes, on) nor off (0, false, no, off)")
+    return word in _ON
+
+
+def _number(name: str, default: str, kind: type[int] | type[float] = int) -> Any:
+    """A number from the environment; a value that is not one is refused, naming the variable."""
+    value = os.environ.get(name, default)
+    try:
+        return kind(value)
+    except ValueError:
+        wanted = "a whole number" if kind is int else "a number"
+        raise ValueError(f"{name}={value!r} is not {wanted}") from None
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -56,26 +75,26 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         ],
         "DIRECTORY_REQUIRE_LOGIN": _bool("DIRECTORY_REQUIRE_LOGIN"),
         "DIRECTORY_DEMO_PASSWORD": os.environ.get("DIRECTORY_DEMO_PASSWORD", "directory-demo"),
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "MAX_CONTENT_LENGTH": _number("MAX_CONTENT_LENGTH", str(1024 * 1024)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
         "WTF_CSRF_TIME_LIMIT": None,
-        "SEARCH_LOCK_TIMEOUT": float(os.environ.get("SEARCH_LOCK_TIMEOUT", "10")),
-        "PROXY_FIX": int(os.environ.get("PROXY_FIX", "0")),
+        "SEARCH_LOCK_TIMEOUT": _number("SEARCH_LOCK_TIMEOUT", "10", float),
+        "PROXY_FIX": _number("PROXY_FIX", "0"),
         # Directories this small rebuild a lost index inside the request that notices (under a
         # second); larger ones rebuild in the background while search answers from the database.
-        "SEARCH_INLINE_REBUILD_TEAMS": int(os.environ.get("SEARCH_INLINE_REBUILD_TEAMS", "100")),
+        "SEARCH_INLINE_REBUILD_TEAMS": _number("SEARCH_INLINE_REBUILD_TEAMS", "100"),
         # Blend meaning into search ranking (search/semantic.py); off: words alone.
         "SEARCH_SEMANTIC": _bool("SEARCH_SEMANTIC", False),
         # Days that searches and choices (with their per-visit keys) are kept for search learning.
-        "SEARCH_LOG_RETENTION_DAYS": int(os.environ.get("SEARCH_LOG_RETENTION_DAYS", "30")),
-        "AUTO_REPLY_RENDERS_PER_MINUTE": int(os.environ.get("AUTO_REPLY_RENDERS_PER_MINUTE", "3")),
+        "SEARCH_LOG_RETENTION_DAYS": _number("SEARCH_LOG_RETENTION_DAYS", "30"),
+        "AUTO_REPLY_RENDERS_PER_MINUTE": _number("AUTO_REPLY_RENDERS_PER_MINUTE", "3"),
         # The organisation's mail server, for `directory notify` (review reminders to owners).
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
-        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_PORT": _number("SMTP_PORT", "25"),
         "SMTP_FROM": os.environ.get("SMTP_FROM", ""),
         "SMTP_USER": os.environ.get("SMTP_USER", ""),
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
