@@ -175,6 +175,13 @@ def test_a_team_scores_by_its_best_passage_and_updates_replace_or_remove_it() ->
     vectors.update({3: ("c", np.eye(1, 384, k=5, dtype=np.float32) * 0.5)}, removed=[1])
     assert vectors.similarities(query).as_dict() == {2: 1.0, 3: 0.5}
     assert vectors.hash_of(2) == "b" and vectors.hash_of(1) is None
+    # An edit keeping the number of passages is written into the matrix in place; others rebuild it.
+    matrix = vectors._matrix
+    vectors.update({3: ("d", np.eye(1, 384, k=5, dtype=np.float32) * 0.25)})
+    assert vectors.similarities(query).as_dict() == {2: 1.0, 3: 0.25} and vectors._matrix is matrix
+    assert vectors.hash_of(3) == "d"
+    vectors.update({3: ("e", np.eye(2, 384, k=4, dtype=np.float32))})
+    assert vectors.similarities(query).as_dict() == {2: 1.0, 3: 1.0} and vectors._matrix is not matrix
 
 
 def test_an_import_is_searchable_by_words_at_once_and_its_vectors_follow_with_a_progress_bar(
