@@ -25,7 +25,7 @@ DISMAX_TIEBREAK = 0.3      # a team matching several alternatives of one concept
 EXACT_BONUS = 1000.0       # an exact contact address or slug puts its team first
 REVIEW_PENALTY = 0.85      # a page overdue for review ranks a little lower, never out of the results
 STRONG_SHARE = 0.5         # a team scoring at least this share of the best score is a strong match
-RARE_TEAMS = 2             # a typed word found in at most this many teams (or RARE_SHARE of them)
+RARE_TEAMS = 1             # a typed word found in at most this many teams (or RARE_SHARE of them)
 RARE_SHARE = 0.01          # is rare: every team using it is a strong match
 LIFT_CAP = 0.25            # people's choices raise a team's score by at most this fraction
 
@@ -133,14 +133,20 @@ def _typed_docs(snap: Snapshot, concept: Concept) -> set[int]:
 
 
 def synonym_only_docs(snap: Snapshot, concept: Concept) -> set[int]:
-    """Teams a concept finds only through its synonyms while some team uses the word as typed."""
+    """Teams a concept finds only through one of its synonyms while other teams use the word as
+    typed. One synonym alone may be another sense of the word ("notebook" for GPU notebooks); two
+    entries of the group on one page ("press" and "journalist" for "reporter", whose stem
+    "report" is everywhere) confirm the meaning, and such a team is not held back."""
     typed = _typed_docs(snap, concept)
     if not typed:
         return set()
-    found: set[int] = set()
+    seen: set[int] = set()
+    again: set[int] = set()
     for stems in concept.of_origin(SYNONYM):
-        found.update(alternative_scores(snap, stems))
-    return found - typed
+        found = alternative_scores(snap, stems).keys()
+        again.update(found & seen)
+        seen.update(found)
+    return seen - again - typed
 
 
 def _cap_synonym_only(snap: Snapshot, concept: Concept, result: dict[int, float]) -> None:

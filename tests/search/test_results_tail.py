@@ -14,7 +14,7 @@ from search.query import SYNONYM_WEIGHT
 from search.scoring import RARE_TEAMS, STRONG_SHARE
 from tests.search.sample import team
 
-SYNONYMS = "laptop, notebook, thinkpad\n"
+SYNONYMS = "laptop, notebook, thinkpad\nreporter, press, journalist\n"
 
 REVIEWERS = [
     team(i, f"reviews-{i}", f"Reviews {i}", summary="Reviews: design review, code review and review boards.",
@@ -30,6 +30,10 @@ TEAMS = [
     team(21, "helpdesk", "Helpdesk", summary="Laptop will not start? Software won't open? Ask us."),
     team(22, "travel", "Travel", summary="Travelling with a laptop: insurance and adapters."),
     # "Notebook" in its other sense, all over the page.
+    # "reporter" stems to "report": the typed word is everywhere, in its other sense.
+    *(team(40 + i, f"reporting-{i}", f"Reporting {i}", summary="Reports, reporting and report dashboards.")
+      for i in range(3)),
+    team(50, "press", "Press Office", summary="Press releases; journalists go through us."),
     team(30, "ml", "ML Notebooks", summary="GPU notebooks, hosted notebooks.", tags=["notebook"], department="Data",
          services=[{"name": "Notebook servers", "description": "Notebooks for data science."}]),
 ]
@@ -111,6 +115,14 @@ def test_synonyms_carry_a_word_that_no_team_uses(tail_index: SearchIndex) -> Non
     found = _hits(tail_index, "thinkpad")
     assert {hit["slug"] for hit in found} == {"devices", "helpdesk", "travel", "ml"}
     assert found[0]["slug"] == "ml"  # "notebook" everywhere on its page: nothing typed to stay below
+    assert found[0]["match"] == "strong"
+
+
+def test_two_synonyms_on_one_page_confirm_the_meaning(tail_index: SearchIndex) -> None:
+    """One synonym alone may be another sense of the word; two entries of the group on one page
+    are the sense the person meant, and that team is not held back below the typed word's."""
+    found = _hits(tail_index, "reporter")
+    assert found[0]["slug"] == "press"
     assert found[0]["match"] == "strong"
 
 
