@@ -62,11 +62,13 @@ def reply_body(reply: AutoReply, team_name: str, team_address: str, mail_from: s
     message["From"] = _address(team_name, sender)
     if mail_from and mail_from.lower() != team_address.lower():
         message["Reply-To"] = _address(team_name, team_address)
-    message["Subject"] = _LINE_BREAKS.sub(" ", reply.subject).strip() or f"About your message to {team_name}"
+    message["Subject"] = _LINE_BREAKS.sub(" ", reply.subject).strip() or f"About your message to {_name(team_name)}"
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office answers to this
-    message.set_content(reply.text)
-    message.add_alternative(reply.html, subtype="html")
+    # 7-bit throughout: quoted-printable or base64 for non-ASCII text, so relays without 8BITMIME
+    # pass the reply unchanged.
+    message.set_content(reply.text, cte="quoted-printable" if not reply.text.isascii() else None)
+    message.add_alternative(reply.html, subtype="html", cte="quoted-printable" if not reply.html.isascii() else None)
     return message.as_bytes()
 
 
