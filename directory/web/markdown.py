@@ -47,6 +47,13 @@ def render_markdown(text: str | None) -> Markup:
         if token.type in {"heading_open", "heading_close"}:
             level = min(6, int(token.tag[1]) + HEADING_SHIFT)
             token.tag = f"h{level}"
+        elif token.type in {"th_open", "td_open"}:
+            # markdown-it marks column alignment as a style, which the sanitiser drops (no style
+            # survives); the allowed `align` attribute says the same.
+            style = str(token.attrGet("style") or "")
+            if style.startswith("text-align:"):
+                token.attrs.pop("style", None)
+                token.attrSet("align", style.removeprefix("text-align:"))
     html = md.renderer.render(tokens, md.options, {})
     clean = nh3.clean(
         html,

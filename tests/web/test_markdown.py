@@ -121,8 +121,6 @@ def test_the_result_is_markup_a_template_will_not_escape_again() -> None:
     assert str(Markup("{}").format(rendered)) == "<p><strong>a</strong> &amp; b</p>\n"
 
 
-@pytest.mark.xfail(strict=True, reason="markdown-it writes column alignment as style=\"text-align:…\", which the "
-                                       "sanitiser drops; the allowed `align` attribute is never produced")
 def test_table_column_alignment_survives() -> None:
     html = str(render_markdown("| a | b |\n|:--|--:|\n| 1 | 2 |"))
     cells = [dict(attrs) for tag, attrs in start_tags(html) if tag in {"th", "td"}]
