@@ -60,6 +60,15 @@ class Link:
     external: bool = False
 
 
+def holidays_heading(data: dict[str, Any]) -> str:
+    """What the team's days off are called: a country's public holidays, or the organisation's
+    calendar (whose days are often not public holidays at all, such as a shutdown week)."""
+    spec = (data.get("hours") or {}).get("holidays") or {}
+    if spec.get("calendar"):
+        return "Holidays and organisation closures" if spec.get("country") else "Organisation closures"
+    return "Public holidays"
+
+
 @dataclass
 class TeamView:
     data: dict[str, Any]
@@ -72,6 +81,7 @@ class TeamView:
     grid: list[GridDay] = field(default_factory=list)
     closures: list[str] = field(default_factory=list)
     holidays: list[tuple[date, str]] = field(default_factory=list)
+    holidays_heading: str = "Public holidays"
     booking: dict[str, Any] | None = None
     contacts: list[Link] = field(default_factory=list)
     urgent: list[Link] = field(default_factory=list)
@@ -223,6 +233,7 @@ def build_team_view(data: dict[str, Any], now: datetime, reader_tz: str | None, 
         view.grid = hours_grid(schedule, now, view.reader_tz)
         view.closures = [closure_text(c, today) for c in schedule.upcoming_closures(now)]
         view.holidays = schedule.upcoming_holidays(today, 3)
+        view.holidays_heading = holidays_heading(data)
     reply_by = found.status.get("reply_by")
     if reply_by is not None:
         view.reply_text = wording.format_reply_time(reply_by, timezone, now)

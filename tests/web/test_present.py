@@ -12,6 +12,7 @@ from directory.web.present import (
     build_team_view,
     closure_text,
     contact_link,
+    holidays_heading,
     offset_note,
     reader_interval,
     reader_timezone,
@@ -158,3 +159,12 @@ def test_a_team_without_published_hours_or_a_readable_review_date() -> None:
 def test_a_page_reviewed_long_ago_is_flagged() -> None:
     assert build_team_view(team_doc(last_reviewed="2025-01-01"), TUESDAY_10, None).review_stale
     assert not build_team_view(team_doc(last_reviewed="2026-11-20"), TUESDAY_10, None).review_stale
+
+
+@pytest.mark.parametrize(("holidays", "heading"), [
+    ({"country": "GB"}, "Public holidays"),
+    ({"calendar": "org:shutdowns"}, "Organisation closures"),
+    ({"country": "GB", "calendar": "org:shutdowns"}, "Holidays and organisation closures"),
+])
+def test_the_days_off_are_named_for_where_they_come_from(holidays: dict[str, str], heading: str) -> None:
+    assert holidays_heading({"hours": {"holidays": holidays}}) == heading
