@@ -86,3 +86,25 @@ def test_read_scope_can_read_but_not_write(app: Any, client: Any, make_team: Any
     reader = make_user_token(app, "alice@example.com", scope="read")
     assert client.get("/api/v1/teams/payroll", headers={"Authorization": f"Bearer {reader}"}).status_code == 200
     assert patch(client, "payroll", reader, summary="nope").status_code == 403
+
+
+def test_a_read_records_the_token_use_and_a_refused_write_keeps_it(app: Any, client: Any, make_team: Any) -> None:
+    """The use is written in a transaction of its own: a read, which commits nothing, records it,
+    and a write that is refused and rolled back does not take it back."""
+    make_team()
+    with app.app_context():
+        session = get_session()
+        token, plain = accounts.create_token(session, "reader", "read")
+        session.commit()
+        token_id = token.id
+
+    def last_used() -> Any:
+        with app.app_context():
+            return get_session().scalar(select(ApiToken.last_used_at).where(ApiToken.id == token_id))
+
+    assert client.get("/api/v1/teams/payroll", headers={"Authorization": f"Bearer {plain}"}).status_code == 200
+    first = last_used()
+    assert first is not None
+    assert patch(client, "payroll", plain, summary="not allowed").status_code == 403
+    assert last_used() >= first
+    assert client.get("/api/v1/teams/payroll").json["summary"] != "not allowed"
