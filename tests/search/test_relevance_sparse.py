@@ -67,10 +67,14 @@ def test_relevance_on_sparse_real_pages(sparse_app: Flask, capsys: pytest.Captur
     queries = json.loads(_eval_file("dev_queries.json").read_text(encoding="utf-8"))
     client = sparse_app.test_client()
     per_kind: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    # Alternate queries of each kind: a change tuned on one half should hold on the other.
+    halves: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     misses: list[str] = []
     for case in queries:
         rank, names = _rank(client, case["q"], set(case["expected"]))
-        per_kind[case["kind"]].append((1.0 / rank if rank else 0.0, bool(rank and rank <= 3)))
+        result = (1.0 / rank if rank else 0.0, bool(rank and rank <= 3))
+        halves["AB"[len(per_kind[case["kind"]]) % 2]].append(result)
+        per_kind[case["kind"]].append(result)
         if rank != 1:
             misses.append(f"  {case['kind']:<11} rank {rank or '>10'}: {case['q']!r} got {names[:2]}")
     everything = [result for results in per_kind.values() for result in results]
@@ -79,7 +83,7 @@ def test_relevance_on_sparse_real_pages(sparse_app: Flask, capsys: pytest.Captur
     with capsys.disabled():
         print(f"\nsparse real pages, {len(everything)} queries: MRR@10 {mrr:.3f}, recall@3 {recall3:.3f}")
         print(f"  {'kind':<11} {'n':>3} {'MRR':>6} {'R@3':>6}")
-        for kind, results in sorted(per_kind.items()):
+        for kind, results in [*sorted(per_kind.items()), *(("half " + h, halves[h]) for h in "AB")]:
             print(f"  {kind:<11} {len(results):>3} {sum(r for r, _ in results) / len(results):>6.3f} "
                   f"{sum(t for _, t in results) / len(results):>6.3f}")
         for line in misses:
