@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 BATCH_TEAMS = 64          # teams embedded, then stored, per batch
 INLINE_TEAMS = 20         # at most this many missing vectors are computed within the search that needs them
+INLINE_LOAD = 2000        # and the vectors of at most this many teams are read within it (10,000: seconds)
 
 
 class SemanticRanker:
@@ -179,7 +180,7 @@ class SemanticRanker:
 
     def ensure_loaded(self) -> bool:
         """Load every team's vector at this process's first search; True when vectors are usable.
-        Many missing vectors (a large import made without the model) are computed in the
+        Many teams' vectors are read, and many missing ones (a large import) computed, in the
         background meanwhile, and search ranks by words until they are in."""
         if self.vectors.loaded:
             return True
@@ -191,8 +192,9 @@ class SemanticRanker:
             if self._filler is not None and self._filler.is_alive():
                 return False
             with self.factory() as session:
-                teams = self._current(session)
-                if len(teams) > INLINE_TEAMS and self._missing(session, teams) > INLINE_TEAMS:
+                count = session.scalar(select(func.count()).select_from(Team).where(Team.archived_at.is_(None))) or 0
+                teams = self._current(session) if count <= INLINE_LOAD else []
+                if count > INLINE_LOAD or (count > INLINE_TEAMS and self._missing(session, teams) > INLINE_TEAMS):
                     self._filler = threading.Thread(target=self._fill, daemon=True, name="search-vectors")
                     self._filler.start()
                     return False
