@@ -102,7 +102,7 @@ class SearchIndex(IndexStorage):
             hits = snap.pages.get(page_key)
             if hits is None:  # highlighting is the costly part of a repeated query: keep the page
                 start = (page - 1) * page_size
-                ranked = top(snap, allowed, strong_first(scores, strong), start + page_size)[start:]
+                ranked = top(snap, allowed, strong_first(snap, scores, strong), start + page_size)[start:]
                 hits = [hit_of(snap, d, scores.get(d, 0.0), terms) for d in ranked]
                 for d, hit in zip(ranked, hits, strict=True):
                     hit["review_overdue"] = snap.overdue(d, review_cutoffs)

@@ -27,6 +27,7 @@ REVIEW_PENALTY = 0.85      # a page overdue for review ranks a little lower, nev
 STRONG_SHARE = 0.5         # a team scoring at least this share of the best score is a strong match
 RARE_TEAMS = 1             # a typed word found in at most this many teams (or RARE_SHARE of them)
 RARE_SHARE = 0.01          # is rare: every team using it is a strong match
+KIN_WEIGHT = 1.5           # in the long tail, a team of a strong match's department ranks as if this much better
 LIFT_CAP = 0.25            # people's choices raise a team's score by at most this fraction
 
 
@@ -198,14 +199,21 @@ def strong_matches(scores: dict[int, float], rare: set[int], widened: frozenset[
     return strong
 
 
-def strong_first(scores: dict[int, float], strong: set[int]) -> dict[int, float]:
-    """Scores to order by: every strong match above every other team, each group by score."""
+def strong_first(snap: Snapshot, scores: dict[int, float], strong: set[int]) -> dict[int, float]:
+    """Scores to order by: every strong match above every other team; in the tail, a team of a
+    strong match's department (the same kind of help) counts KIN_WEIGHT times its score."""
     if not strong or not scores:
         return scores
-    lift = max(scores.values()) + 1.0
     order = dict(scores)
+    department = snap.department
+    kin = {department[d] for d in strong} - {""}
+    if kin and len(strong) < len(scores):
+        for d in scores.keys() - strong:
+            if department[d] in kin:
+                order[d] *= KIN_WEIGHT
+    lift = max(order.values()) + 1.0
     for d in strong:
-        order[d] += lift
+        order[d] = scores[d] + lift
     return order
 
 

@@ -20,9 +20,16 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         if model_dir() is None:
             pytest.skip("the sentence model package is not installed")
     app: Flask = make_app(tmp_path_factory.mktemp("demo"), SEARCH_SEMANTIC=request.param)
+    ranker = app.extensions["directory_search"].semantic
+    ranker.background = False  # the vectors are computed below, before any search
     result = app.test_cli_runner().invoke(args=["seed"])
     assert result.exit_code == 0, result.output
-    yield app.test_client()
+    client = app.test_client()
+    if request.param:
+        assert ranker.compute_missing() > 0 and ranker.ensure_loaded()
+        # Fused scores lie in [0, 1]: meaning took part in the ranking, not words alone.
+        assert max(hit["score"] for hit in _search(client, "laptop")["results"]) <= 1.0
+    yield client
     get_db_engine(app).dispose()
 
 
@@ -63,6 +70,7 @@ def test_nda_review_puts_legal_first_and_the_sre_team_in_the_tail(demo: Any) -> 
     assert _strong(body) == ["commercial-contracts"]  # the only team with the rare word
     assert _order(body)[0] == "commercial-contracts"
     assert "sre-on-call" in _order(body)  # it does mention reviews: in the tail, not dropped
+    assert _order(body)[1] != "sre-on-call"
     assert body["strong"] == 1
 
 

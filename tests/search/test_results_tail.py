@@ -11,7 +11,8 @@ import pytest
 
 from search import SearchIndex
 from search.query import SYNONYM_WEIGHT
-from search.scoring import RARE_TEAMS, STRONG_SHARE
+from search.scoring import KIN_WEIGHT, RARE_TEAMS, STRONG_SHARE, strong_first, top
+from search.snapshots import Snapshots
 from tests.search.sample import team
 
 SYNONYMS = "laptop, notebook, thinkpad\nreporter, press, journalist\n"
@@ -131,3 +132,15 @@ def test_a_contraction_typed_without_its_apostrophe_matches_it(tail_index: Searc
     found = _hits(tail_index, q)
     assert found[0]["slug"] == "helpdesk"
     assert found[0]["score"] == _hits(tail_index, "laptop won't open")[0]["score"]
+
+
+def test_in_the_tail_a_team_of_a_strong_matchs_department_counts_a_little_more(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild([team(1, "a", "A", department="Legal"), team(2, "b", "B", department="Legal"),
+                team(3, "c", "C", department="Engineering"), team(4, "d", "D", department="Engineering")], seq=1)
+    snap = Snapshots(ix.path).current()
+    d = snap.docnum_of
+    scores = {d[1]: 10.0, d[2]: 2.0, d[3]: 2.0 * KIN_WEIGHT * 0.9, d[4]: 2.0 * KIN_WEIGHT * 1.1}
+    order = strong_first(snap, scores, {d[1]})
+    assert [snap.ids[x] for x in top(snap, set(scores), order, 4)] == [1, 4, 2, 3]
+    assert strong_first(snap, scores, set()) == scores  # nothing strong: the scores as they are
