@@ -347,7 +347,7 @@ MIN_SIMILARITY = 0.30
 # proportion. A few keywords or a name are matched best by their words; in a question of twenty
 # words, most words are how people talk, and its meaning says more than which of them a page has.
 SHORT_WEIGHT = 0.6
-LONG_WEIGHT = 0.2
+LONG_WEIGHT = 0.3
 SHORT_QUERY = 6
 LONG_QUERY = 20
 # At most this many teams join on meaning alone (the most similar): a vague question can be
