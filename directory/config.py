@@ -27,6 +27,12 @@ def _bool(name: str, default: bool = False) -> bool:
     return word in _ON
 
 
+def _switch_or_auto(name: str) -> bool | str:
+    """A switch that may also be "auto" (the default): the app decides (see search_vectors)."""
+    value = os.environ.get(name, "auto")
+    return "auto" if value.strip().lower() == "auto" else _bool(name)
+
+
 def _number(name: str, default: str, kind: type[int] | type[float] = int) -> Any:
     """A number from the environment; a value that is not one is refused, naming the variable."""
     value = os.environ.get(name, default)
@@ -87,8 +93,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Directories this small rebuild a lost index inside the request that notices (under a
         # second); larger ones rebuild in the background while search answers from the database.
         "SEARCH_INLINE_REBUILD_TEAMS": _number("SEARCH_INLINE_REBUILD_TEAMS", "100"),
-        # Blend meaning into search ranking (search/semantic.py); off: words alone.
-        "SEARCH_SEMANTIC": _bool("SEARCH_SEMANTIC", False),
+        # Blend meaning into search ranking (search/semantic.py): on, off (words alone) or auto (on
+        # while the directory holds at most SEARCH_SEMANTIC_MAX_TEAMS teams).
+        "SEARCH_SEMANTIC": _switch_or_auto("SEARCH_SEMANTIC"),
+        "SEARCH_SEMANTIC_MAX_TEAMS": _number("SEARCH_SEMANTIC_MAX_TEAMS", "2000"),
         # Days that searches and choices (with their per-visit keys) are kept for search learning.
         "SEARCH_LOG_RETENTION_DAYS": _number("SEARCH_LOG_RETENTION_DAYS", "30"),
         "AUTO_REPLY_RENDERS_PER_MINUTE": _number("AUTO_REPLY_RENDERS_PER_MINUTE", "3"),

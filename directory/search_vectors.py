@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -28,14 +29,22 @@ log = logging.getLogger(__name__)
 BATCH_TEAMS = 64          # teams embedded, then stored, per batch
 INLINE_TEAMS = 20         # at most this many missing vectors are computed within the search that needs them
 INLINE_LOAD = 2000        # and the vectors of at most this many teams are read within it (10,000: seconds)
+AUTO_MAX_TEAMS = 2000     # "auto" ranks by meaning up to this many teams (memory and latency budgets)
+RECOUNT_SECONDS = 300     # how often "auto" counts the teams again
 
 
 class SemanticRanker:
     """Team vectors for one process, and the query's similarities to them."""
 
-    def __init__(self, factory: sessionmaker[Session], enabled: bool = True) -> None:
+    def __init__(self, factory: sessionmaker[Session], enabled: bool | str = True,
+                 max_teams: int = AUTO_MAX_TEAMS) -> None:
+        """`enabled`: True, False or "auto" (on while the directory holds at most `max_teams`
+        teams: past that, one worker would hold several hundred MB of vectors and a search's p95
+        would more than double, so a large directory ranks by words unless told otherwise)."""
         self.factory = factory
-        self.enabled = enabled
+        self.mode = enabled
+        self.max_teams = max_teams
+        self._counted: tuple[float, int] | None = None
         # Many missing vectors are computed by a background thread; a command that computes them
         # itself afterwards (`directory import`, with a progress bar) turns this off.
         self.background = True
@@ -43,13 +52,30 @@ class SemanticRanker:
         self._load_lock = threading.Lock()
         self._filler: threading.Thread | None = None
 
+    @property
+    def enabled(self) -> bool:
+        """Whether this process ranks by meaning now ("auto" recounts the teams now and then)."""
+        if self.mode != "auto":
+            return bool(self.mode)
+        now = time.monotonic()
+        if self._counted is None or now - self._counted[0] > RECOUNT_SECONDS:
+            with self.factory() as session:
+                count = session.scalar(select(func.count()).select_from(Team)
+                                       .where(Team.archived_at.is_(None))) or 0
+            if self._counted is None or (self._counted[1] <= self.max_teams) != (count <= self.max_teams):
+                log.info("semantic search %s: %d teams (SEARCH_SEMANTIC=auto ranks by meaning up to %d)",
+                         "on" if count <= self.max_teams else "off", count, self.max_teams)
+            self._counted = (now, count)
+        return self._counted[1] <= self.max_teams
+
     def encoder(self) -> semantic.Encoder | None:
         return semantic.load_encoder() if self.enabled else None
 
     def status(self) -> str:
-        """For /healthz: "ok", "unavailable" (no model: lexical only), "loading" or "off"."""
+        """For /healthz: "ok", "unavailable" (no model: lexical only), "loading", "off", or
+        "off: too many teams" (SEARCH_SEMANTIC=auto past its limit)."""
         if not self.enabled:
-            return "off"
+            return "off: too many teams" if self.mode == "auto" else "off"
         state = semantic.encoder_status()
         if state == "unavailable" or (state == "not loaded" and semantic.model_dir() is None):
             return "unavailable"  # also before this process's first search tried to load it

@@ -35,7 +35,8 @@ def test_defaults_are_safe_on_a_laptop(clean_env: pytest.MonkeyPatch, tmp_path: 
     assert settings["SEEDS_DIR"] == str(ROOT / "seeds")
     assert Path(settings["SYNONYMS_PATH"]).is_file()
     assert settings["DIRECTORY_AUTH"] == "local" and settings["DIRECTORY_TRUSTED_PROXIES"] == ["127.0.0.1"]
-    assert settings["DIRECTORY_REQUIRE_LOGIN"] is False and settings["SEARCH_SEMANTIC"] is False
+    assert settings["DIRECTORY_REQUIRE_LOGIN"] is False and settings["SEARCH_SEMANTIC"] == "auto"
+    assert settings["SEARCH_SEMANTIC_MAX_TEAMS"] == 2000
     assert settings["MAX_CONTENT_LENGTH"] == 1024 * 1024 and settings["SMTP_PORT"] == 25
     assert settings["SESSION_COOKIE_HTTPONLY"] and settings["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert settings["SESSION_COOKIE_SECURE"] is False and settings["REMEMBER_COOKIE_SECURE"] is False
@@ -144,3 +145,11 @@ def test_an_empty_key_file_is_named_rather_than_used(monkeypatch: pytest.MonkeyP
         config._secret_key(tmp_path)
     assert len(waits) == 50  # it waited for a worker that might be writing it
     assert os.path.getsize(tmp_path / "secret_key") == 3
+
+
+@pytest.mark.parametrize(("value", "expected"), [("auto", "auto"), (" AUTO ", "auto"), ("1", True), ("off", False)])
+def test_semantic_search_is_on_off_or_auto(clean_env: pytest.MonkeyPatch, tmp_path: Path, value: str,
+                                           expected: bool | str) -> None:
+    clean_env.setenv("SECRET_KEY", "k")
+    clean_env.setenv("SEARCH_SEMANTIC", value)
+    assert from_environment(tmp_path)["SEARCH_SEMANTIC"] == expected

@@ -241,3 +241,24 @@ def test_served_without_the_model_search_answers_by_words_and_says_so(tmp_path: 
     finally:
         serving.stop(directory)
     assert "semantic search unavailable" in directory.log_text()
+
+
+def test_auto_ranks_by_meaning_while_the_directory_is_small_and_by_words_past_its_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from directory import search_vectors
+    from tests.conftest import make_team as make_team_fixture
+
+    monkeypatch.setattr(search_vectors, "RECOUNT_SECONDS", 0)
+    app = make_app(tmp_path, SEARCH_SEMANTIC="auto", SEARCH_SEMANTIC_MAX_TEAMS=2)
+    ranker = app.extensions["directory_search"].semantic
+    make_team = make_team_fixture.__wrapped__(app)  # type: ignore[attr-defined]
+    _payroll_like(make_team)
+    client = app.test_client()
+    assert client.get("/api/v1/search?q=wages").status_code == 200
+    assert ranker.for_query("wages") is not None and len(ranker.vectors) == 2
+    assert client.get("/healthz").get_json()["semantic"] == "ok"
+    make_team(slug="canteen", name="Canteen", summary="Lunch.", tags=[], services=[], description="Food.")
+    assert client.get("/healthz").get_json()["semantic"] == "off: too many teams"
+    assert ranker.for_query("wages") is None  # words alone
+    assert [h["slug"] for h in client.get("/api/v1/search?q=lunch").get_json()["results"]] == ["canteen"]
+    app.extensions["directory_db"].engine.dispose()
