@@ -26,8 +26,9 @@ from tests.conftest import make_app
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT.parent / "shared" / "eval"
 SPARSE_FIELDS = ("name", "description", "department", "contacts")
-MRR_FLOOR = 0.85
-RECALL3_FLOOR = 0.88
+MRR_FLOOR = 0.86
+RECALL3_FLOOR = 0.89
+MAX_MEAN_ROWS = 7.0  # vectors held per team (6.3 measured): each costs memory and a multiply per query
 TOP = 10
 
 
@@ -90,3 +91,15 @@ def test_relevance_on_sparse_real_pages(sparse_app: Flask, capsys: pytest.Captur
             print(line)
     assert mrr >= MRR_FLOOR and recall3 >= RECALL3_FLOOR, (
         f"MRR {mrr:.3f} (floor {MRR_FLOOR}), recall@3 {recall3:.3f} (floor {RECALL3_FLOOR})\n" + "\n".join(misses))
+
+
+def test_rows_per_team_on_sparse_real_pages(sparse_app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
+    """Sentence rows repeating a window or an earlier sentence are not held (`_distinct_rows`):
+    the vectors of real pages stay few enough for 10,000 teams to fit a worker's memory."""
+    sparse_app.test_client().get("/api/v1/search", query_string={"q": "payroll"})
+    ranker = sparse_app.extensions["directory_search"].semantic
+    rows = [len(matrix) for _, matrix in ranker.vectors._teams.values()]
+    with capsys.disabled():
+        print(f"\nrows per team: mean {sum(rows) / len(rows):.2f}, max {max(rows)}")
+    assert len(rows) > 80
+    assert sum(rows) / len(rows) <= MAX_MEAN_ROWS
