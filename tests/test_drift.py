@@ -78,8 +78,9 @@ def test_an_address_that_would_never_answer_is_not_saved(
 
 @pytest.mark.parametrize("address", NEVER_ANSWER)
 def test_accounts_use_the_same_rule(app: Flask, address: str) -> None:
-    with app.app_context(), pytest.raises(InvalidTeam):
+    with app.app_context(), pytest.raises(accounts.InvalidAccount) as refused:
         accounts.create_user(get_session(), address, "Someone", "long password!")
+    assert list(refused.value.errors) == ["email"]
 
 
 def test_a_saved_address_answers(client: FlaskClient, make_team: Any) -> None:
