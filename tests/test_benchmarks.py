@@ -21,7 +21,8 @@ def run(*args: str) -> str:
 def test_search_benchmark_prints_its_figures() -> None:
     out = run("benchmarks/bench_search.py", "--teams", "150", "--queries", "40", "--updates", "3")
     assert "through the API" in out and "raw SearchIndex.query" in out
-    assert "API / raw" in out and "resident memory" in out
+    assert "API / raw" in out and "PSS of the" in out and "one worker's RSS" in out
+    assert "team vectors:" in out and "ms per team" in out
     assert "3 updated teams found by the next search" in out
 
 
