@@ -155,90 +155,124 @@ def rare_word_fix(snap: Snapshot, word: str, stem_text: str) -> str | None:
     return correct(snap, word, max_dist=1, min_df=max(5, 10 * df))
 
 
-def understand(snap: Snapshot, synonyms: SynonymMap, q: str) -> tuple[list[Concept], dict[str, str]]:
-    """What the query asks for, after synonyms, stop words, prefixes and corrections."""
-    items = parse(q)[:MAX_QUERY_WORDS]
-    concepts: list[Concept] = []
-    corrected: dict[str, str] = {}
-
-    # Synonym entries are recognised on the words as typed (stop words included: "log in").
-    keys = [stem(it.text) if it.kind == "word" else "\x00" for it in items]
+def _synonym_spans(synonyms: SynonymMap, items: list[Item], keys: list[str]) -> dict[int, tuple[int, int]]:
+    """Each item inside a synonym entry, mapped to that entry's (start, end) run. Entries are
+    recognised on the words as typed (stop words included: "log in"), unless all stop words."""
     in_span: dict[int, tuple[int, int]] = {}
     for start, end in synonyms.spans(keys) if synonyms.longest else ():
         if all(items[k].text in QUERY_STOP_WORDS for k in range(start, end)):
             continue
         for k in range(start, end):
             in_span[k] = (start, end)
+    return in_span
 
+
+def _content_positions(items: list[Item], in_span: dict[int, tuple[int, int]]) -> list[int]:
+    """Positions of the items worth searching: question words and one-letter words are dropped,
+    unless the query has nothing else (then only the index's own stop words are)."""
     def is_content(i: int, it: Item) -> bool:
         return it.kind != "word" or i in in_span or (it.text not in QUERY_STOP_WORDS and len(it.text) >= 2)
 
     content = [i for i, it in enumerate(items) if is_content(i, it)]
-    if not content:  # only question words: search them anyway, but not the index's stop words
+    if not content:
         content = [i for i, it in enumerate(items) if it.text not in INDEX_STOP_WORDS and len(it.text) >= 2]
+    return content
 
+
+def _span_concept(synonyms: SynonymMap, items: list[Item], keys: list[str], span: tuple[int, int]) -> Concept:
+    """A synonym entry as typed, its group's other entries, and its words one by one."""
+    typed = " ".join(items[k].text for k in range(*span))
+    concept = Concept({})
+    typed_stems = entry_stems(typed)
+    concept.add(typed_stems, 1.0, TYPED)
+    for alt in synonyms.expand(tuple(keys[span[0]:span[1]])):
+        concept.add(alt.stems, SYNONYM_WEIGHT * len(alt.stems) / len(alt.key), SYNONYM)
+    if len(typed_stems) > 1:
+        for s in typed_stems:
+            concept.add((s,), SPLIT_WORD_WEIGHT)
+    return concept
+
+
+def _phrase_concept(text: str) -> Concept:
+    phrase = entry_stems(text)
+    return Concept({phrase: 1.0}, origins={phrase: TYPED}) if phrase else Concept({})
+
+
+def _prefix_concept(snap: Snapshot, prefix: str) -> Concept:
+    """An explicit prefix: the word itself if the index has it, and its commonest completions."""
+    concept = Concept({}, prefixes=(prefix,))
+    if is_known(snap, stem(prefix)):
+        concept.add((stem(prefix),), 1.0, TYPED)
+    for w in expand_prefix(snap, prefix):
+        concept.add((stem(w),), PREFIX_WEIGHT)
+    return concept
+
+
+def _known_word_concept(snap: Snapshot, word: str, s: str, corrected: dict[str, str]) -> Concept:
+    """A word the index has, plus a much commoner near-twin if it is rare (search both; suggest
+    the commoner one)."""
+    concept = Concept({})
+    concept.add((s,), 1.0, TYPED)
+    fixed = rare_word_fix(snap, word, s)
+    if fixed is not None:
+        corrected[word] = fixed
+        concept.add((stem(fixed),), CORRECTION_WEIGHT, TYPED)
+    return concept
+
+
+def _unknown_word_concept(snap: Snapshot, synonyms: SynonymMap, word: str, corrected: dict[str, str], *,
+                          complete: bool, may_correct: bool) -> Concept:
+    """A word the index lacks: its completions if `complete`, else (or if there are none) its
+    correction with the correction's synonyms, if `may_correct`."""
+    concept = Concept({})
+    if complete:
+        completions = expand_prefix(snap, word)
+        for w in completions:
+            concept.add((stem(w),), PREFIX_WEIGHT)
+        if completions:
+            concept.prefixes = (word,)
+    if not concept.alternatives and may_correct:
+        fixed = correct(snap, word)
+        if fixed is not None:
+            corrected[word] = fixed
+            concept.add((stem(fixed),), CORRECTION_WEIGHT, TYPED)
+            for alt in synonyms.expand((stem(fixed),)):
+                concept.add(alt.stems, SYNONYM_WEIGHT * CORRECTION_WEIGHT * len(alt.stems) / len(alt.key), SYNONYM)
+    return concept
+
+
+def understand(snap: Snapshot, synonyms: SynonymMap, q: str) -> tuple[list[Concept], dict[str, str]]:
+    """What the query asks for, after synonyms, stop words, prefixes and corrections."""
+    items = parse(q)[:MAX_QUERY_WORDS]
+    keys = [stem(it.text) if it.kind == "word" else "\x00" for it in items]
+    in_span = _synonym_spans(synonyms, items, keys)
+    content = _content_positions(items, in_span)
+    concepts: list[Concept] = []
+    corrected: dict[str, str] = {}
     done_spans: set[tuple[int, int]] = set()
     last = content[-1] if content else -1
     short = len(content) <= SHORT_QUERY
     for i in content:
-        item = items[i]
-        if i in in_span:
-            span = in_span[i]
+        item, span = items[i], in_span.get(i)
+        if span is not None:
             if span in done_spans:
                 continue
             done_spans.add(span)
-            typed = " ".join(items[k].text for k in range(*span))
-            concept = Concept({})
-            typed_stems = entry_stems(typed)
-            concept.add(typed_stems, 1.0, TYPED)
-            for alt in synonyms.expand(tuple(keys[span[0]:span[1]])):
-                concept.add(alt.stems, SYNONYM_WEIGHT * len(alt.stems) / len(alt.key), SYNONYM)
-            if len(typed_stems) > 1:
-                for s in typed_stems:
-                    concept.add((s,), SPLIT_WORD_WEIGHT)
-            if concept.alternatives:
-                concepts.append(concept)
+            concept = _span_concept(synonyms, items, keys, span)
         elif item.kind == "phrase":
-            phrase = entry_stems(item.text)
-            if phrase:
-                concepts.append(Concept({phrase: 1.0}, origins={phrase: TYPED}))
+            concept = _phrase_concept(item.text)
         elif item.kind == "prefix":
-            concept = Concept({}, prefixes=(item.text,))
-            if is_known(snap, stem(item.text)):
-                concept.add((stem(item.text),), 1.0, TYPED)
-            for w in expand_prefix(snap, item.text):
-                concept.add((stem(w),), PREFIX_WEIGHT)
-            if concept.alternatives:
-                concepts.append(concept)
+            concept = _prefix_concept(snap, item.text)
+        elif is_known(snap, stem(item.text)):
+            concept = _known_word_concept(snap, item.text, stem(item.text), corrected)
         else:
-            word = item.text
-            s = stem(word)
-            concept = Concept({})
-            if is_known(snap, s):
-                concept.add((s,), 1.0, TYPED)
-                fixed = rare_word_fix(snap, word, s)
-                if fixed is not None:  # search both; suggest the commoner one
-                    corrected[word] = fixed
-                    concept.add((stem(fixed),), CORRECTION_WEIGHT, TYPED)
-            else:
-                if i == last and short:
-                    completions = expand_prefix(snap, word)
-                    for w in completions:
-                        concept.add((stem(w),), PREFIX_WEIGHT)
-                    if completions:
-                        concept.prefixes = (word,)
-                # In a longer query an unknown short word is more often a word the index lacks
-                # ("much") than a typo, and the other words carry the search.
-                if not concept.alternatives and (len(content) == 1 or len(word) >= MIN_CORRECTED_IN_CONTEXT):
-                    fixed = correct(snap, word)
-                    if fixed is not None:
-                        corrected[word] = fixed
-                        concept.add((stem(fixed),), CORRECTION_WEIGHT, TYPED)
-                        for alt in synonyms.expand((stem(fixed),)):
-                            concept.add(alt.stems, SYNONYM_WEIGHT * CORRECTION_WEIGHT * len(alt.stems) / len(alt.key),
-                                        SYNONYM)
-            if concept.alternatives:
-                concepts.append(concept)
+            # In a longer query an unknown short word is more often a word the index lacks
+            # ("much") than a typo, and the other words carry the search.
+            concept = _unknown_word_concept(
+                snap, synonyms, item.text, corrected, complete=i == last and short,
+                may_correct=len(content) == 1 or len(item.text) >= MIN_CORRECTED_IN_CONTEXT)
+        if concept.alternatives:
+            concepts.append(concept)
     return concepts, corrected
 
 

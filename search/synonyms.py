@@ -42,6 +42,53 @@ class Synonym:
     stems: tuple[str, ...]
 
 
+def _line_entries(line: str) -> list[Synonym]:
+    """A line's distinct entries, in order; parts with no searchable word are skipped."""
+    entries: list[Synonym] = []
+    for part in line.split(","):
+        key, stems = entry_key(part), entry_stems(part)
+        if stems and all(e.key != key for e in entries):
+            entries.append(Synonym(key, stems))
+    return entries
+
+
+def _read_groups(text: str) -> list[list[Synonym]]:
+    """The file's groups as written: a line needs two entries to say anything."""
+    groups: list[list[Synonym]] = []
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        entries = _line_entries(_INLINE_COMMENT.sub("", line))
+        if len(entries) >= 2:
+            groups.append(entries)
+    return groups
+
+
+def _join_groups(groups: list[list[Synonym]]) -> list[list[Synonym]]:
+    """Groups merged when they share an entry (union-find), each entry once, in file order."""
+    owner: dict[tuple[str, ...], int] = {}
+    parent = list(range(len(groups)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, entries in enumerate(groups):
+        for entry in entries:
+            if entry.key in owner:
+                parent[find(i)] = find(owner[entry.key])
+            else:
+                owner[entry.key] = i
+    joined: dict[int, list[Synonym]] = {}
+    for i, entries in enumerate(groups):
+        members = joined.setdefault(find(i), [])
+        members.extend(e for e in entries if all(m.key != e.key for m in members))
+    return list(joined.values())
+
+
 @dataclass
 class SynonymMap:
     """Entries keyed by their stems; each key knows every entry it is interchangeable with."""
@@ -52,40 +99,8 @@ class SynonymMap:
     @classmethod
     def parse(cls, text: str) -> SynonymMap:
         """Groups sharing an entry are joined (as the file's header promises)."""
-        groups: list[list[Synonym]] = []
-        for raw_line in text.splitlines():
-            line = raw_line.strip()
-            if not line or line.startswith("#"):
-                continue
-            line = _INLINE_COMMENT.sub("", line)
-            entries: list[Synonym] = []
-            for part in line.split(","):
-                key, stems = entry_key(part), entry_stems(part)
-                if stems and all(e.key != key for e in entries):
-                    entries.append(Synonym(key, stems))
-            if len(entries) >= 2:
-                groups.append(entries)
         smap = cls()
-        owner: dict[tuple[str, ...], int] = {}
-        parent = list(range(len(groups)))
-
-        def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        for i, entries in enumerate(groups):
-            for entry in entries:
-                if entry.key in owner:
-                    parent[find(i)] = find(owner[entry.key])
-                else:
-                    owner[entry.key] = i
-        joined: dict[int, list[Synonym]] = {}
-        for i, entries in enumerate(groups):
-            members = joined.setdefault(find(i), [])
-            members.extend(e for e in entries if all(m.key != e.key for m in members))
-        for members in joined.values():
+        for members in _join_groups(_read_groups(text)):
             for entry in members:
                 smap.groups[entry.key] = members
                 smap.longest = max(smap.longest, len(entry.key))
