@@ -7,12 +7,10 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields
-from sqlalchemy import select
 
 from api.common import Blueprint, require_read, site_url
-from directory import services
+from directory import queries, services
 from directory.db import get_session
-from directory.models import Team
 from directory.schemas import TeamSchema
 
 blp = Blueprint("departments", __name__, description="Departments and their teams.")
@@ -32,7 +30,7 @@ class DepartmentSchema(Schema):
 
 def departments(session: Any) -> list[dict[str, Any]]:
     return [dict(d, teams_url=f"{site_url()}/api/v1/departments/{d['slug']}/teams")
-            for d in services.departments(session)]
+            for d in queries.departments(session)]
 
 
 @blp.route("/departments")
@@ -53,6 +51,4 @@ class DepartmentTeams(MethodView):
         names = [d["name"] for d in departments(session) if d["slug"] == slug]
         if not names:
             abort(404, message=f"No department with the slug '{slug}'.")
-        teams = session.scalars(select(Team).where(Team.archived_at.is_(None), Team.department.in_(names))
-                                .order_by(Team.name))
-        return [services.team_document(t, site_url()) for t in teams]
+        return [services.team_document(t, site_url()) for t in queries.department_teams(session, names)]

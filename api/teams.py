@@ -24,7 +24,7 @@ from api.common import (
     site_url,
 )
 from api.schemas import TeamPatchSchema, TeamQueryArgsSchema
-from directory import auth, facts, services
+from directory import auth, facts, queries, services
 from directory.contacts import normalize_address
 from directory.db import get_db, get_session
 from directory.models import Revision, Team, TeamTag
@@ -270,9 +270,7 @@ class Revisions(MethodView):
     def get(self, slug: str) -> list[dict[str, Any]]:
         """Every saved version of the team, newest first."""
         team = _team_for_read(slug)
-        rows = get_session().scalars(
-            select(Revision).where(Revision.team_id == team.id).order_by(Revision.number.desc()))
-        return [_revision_json(r) for r in rows]
+        return [_revision_json(r) for r in queries.revisions(get_session(), team.id)]
 
 
 MAX_REVISION = 2**31 - 1
@@ -287,8 +285,7 @@ class RevisionByNumber(MethodView):
         team = _team_for_read(slug)
         if number > MAX_REVISION:
             abort(404, message=f"{team.name} has no revision {number}.")
-        revision = get_session().scalar(
-            select(Revision).where(Revision.team_id == team.id, Revision.number == number))
+        revision = queries.revision(get_session(), team.id, number)
         if revision is None:
             abort(404, message=f"{team.name} has no revision {number}.")
         return _revision_json(revision)

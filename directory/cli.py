@@ -18,7 +18,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from directory import accounts, services
+from directory import accounts, queries, services
 from directory.db import get_db, get_session, is_initialised, upgrade
 from directory.errors import DirectoryError, Invalid, NotFound
 from directory.jobs import check_links_command, notify_command, purge_search_log_command
@@ -405,7 +405,7 @@ def compute_vectors() -> None:
     ranker = get_search().semantic
     if not ranker.enabled or not ranker.missing():
         return
-    total = services.count_teams(get_session())
+    total = queries.count_teams(get_session())
     with click.progressbar(length=total, label="Computing search vectors", file=sys.stderr) as bar:
         count = ranker.compute_missing(progress=bar.update)
     click.echo(f"Search vectors: {count} team(s).")
@@ -513,7 +513,7 @@ def reindex() -> None:
     """Rebuild the search index from the database."""
     _ensure_schema()
     search = get_search()
-    total = services.count_teams(get_session())
+    total = queries.count_teams(get_session())
     with click.progressbar(length=total, label="Indexing teams", file=sys.stderr) as bar:
         count = search.rebuild(progress=bar.update)
     click.echo(f"Indexed {count} team(s).")

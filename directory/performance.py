@@ -27,7 +27,7 @@ from sqlalchemy import Select, and_, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from directory import hours, status
+from directory import hours, queries, status
 from directory.errors import Forbidden, Invalid
 from directory.models import Revision, ServiceRequest, SlugAlias, Team, utcnow
 from directory.services import Actor
@@ -91,8 +91,7 @@ class Promiser:
         index = max(bisect.bisect_right(self._starts, at) - 1, 0)
         number = self._numbers[index]
         if number not in self._documents:
-            self._documents[number] = self.session.scalar(
-                select(Revision.data).where(Revision.team_id == self.team.id, Revision.number == number)) or {}
+            self._documents[number] = queries.revision_data(self.session, self.team.id, number) or {}
         return number, self._documents[number]
 
     def _schedule(self, number: int, data: dict[str, Any]) -> hours.Schedule | None:

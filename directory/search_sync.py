@@ -21,7 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, event, func, inspect, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from directory import holiday_calendars, hours, reviews, search_learning
+from directory import holiday_calendars, hours, queries, reviews, search_learning
 from directory.models import Revision, Team, TeamTag, User
 from directory.people import display_names
 from directory.search_vectors import AUTO_MAX_TEAMS, SemanticRanker
@@ -230,7 +230,7 @@ class SearchService:
         self._checked = False
         if not self.rebuilding and self.inline_rebuild_teams > 0:
             with self.factory() as session:
-                small = count_teams(session) <= self.inline_rebuild_teams
+                small = queries.count_teams(session) <= self.inline_rebuild_teams
             if small:
                 with self.index.rebuild_lock():
                     if not self.index.is_usable():
@@ -408,10 +408,6 @@ class SearchService:
 
 
 _NEWEST = select(func.max(Revision.id))
-
-
-def count_teams(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Team).where(Team.archived_at.is_(None))) or 0
 
 
 def newest_change(connection: Session | Connection) -> int:

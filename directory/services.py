@@ -9,23 +9,22 @@ search index stale. The caller commits once; the index catches up after the comm
 from __future__ import annotations
 
 import copy
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, select
+from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from directory import holiday_calendars
+from directory import holiday_calendars, queries
 from directory.contacts import normalize_address
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
 from directory.models import AddressClaim, AddressNote, ContactAddress, Revision, SlugAlias, Team, TeamTag, utcnow
+from directory.slugs import slugify
 from directory.text import storable
 
 CHANGED_KEY = "directory.changed_teams"
@@ -50,12 +49,6 @@ class Actor:
 
 
 SYSTEM = Actor(name="system", is_admin=True)
-
-
-def slugify(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
-    return slug[:80].strip("-") or "team"
 
 
 def mark_changed(session: Session, team: Team) -> None:
@@ -443,7 +436,7 @@ def restore_revision(
     """Make an earlier version current again, as a new revision (history is never rewritten)."""
     if not 0 < number <= MAX_REVISION:  # beyond what the column holds: no such revision
         raise NotFound(f"{team.name} has no revision {number}.")
-    revision = session.scalar(select(Revision).where(Revision.team_id == team.id, Revision.number == number))
+    revision = queries.revision(session, team.id, number)
     if revision is None:
         raise NotFound(f"{team.name} has no revision {number}.")
     data = copy.deepcopy(revision.data)
@@ -532,22 +525,3 @@ def import_teams(
         if progress is not None:
             progress(1)
     return report
-
-
-def active_teams(session: Session) -> Iterable[Team]:
-    return session.scalars(select(Team).where(Team.archived_at.is_(None)).order_by(Team.name))
-
-
-def departments(session: Session) -> list[dict[str, Any]]:
-    """Every department that has active teams: name, slug and team count, by name."""
-    rows = session.execute(
-        select(Team.department, func.count(Team.id))
-        .where(Team.archived_at.is_(None), Team.department.is_not(None))
-        .group_by(Team.department)
-        .order_by(Team.department)
-    ).all()
-    return [{"name": name, "slug": slugify(name), "team_count": count} for name, count in rows]
-
-
-def count_teams(session: Session) -> int:
-    return session.scalar(select(func.count(Team.id)).where(Team.archived_at.is_(None))) or 0

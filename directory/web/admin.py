@@ -16,7 +16,7 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from directory import accounts, auth, notify, people, reviews, services
+from directory import accounts, auth, notify, people, queries, reviews, services
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, Invalid, InvalidTeam, NotFound, StaleVersion
 from directory.mail import rules as mail_rules
@@ -230,7 +230,7 @@ def users() -> Any:
             flash(f"{user.email} can now sign in" + ("" if password else " (through the proxy)") + ".", "success")
             return redirect(url_for("web.user_detail", user_id=user.id))
     people = list(session.scalars(select(User).order_by(User.email)))
-    teams = list(services.active_teams(session))
+    teams = list(queries.active_teams(session))
     owned = {u.id: len(_owned_by(teams, u.email)) for u in people}
     return render_template("admin/users.html", people=people, owned=owned, errors=errors, values=values), status
 
@@ -265,7 +265,7 @@ def user_detail(user_id: int) -> Any:
         else:
             flash(f"Saved the changes to {user.email}.", "success")
             return redirect(url_for("web.user_detail", user_id=user.id))
-    teams = list(services.active_teams(session))
+    teams = list(queries.active_teams(session))
     owned = _owned_by(teams, user.email)
     tokens = list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at)))
     return render_template(
@@ -370,7 +370,7 @@ def mail_responder() -> Any:
                   f"{raw or 'default number of'} day(s).", "success")
         return redirect(url_for("web.mail_responder"))
     periods = mail_store.team_periods(session)
-    teams = list(services.active_teams(session))
+    teams = list(queries.active_teams(session))
     return render_template(
         "admin/mail.html", summary=mail_store.summary(session, utcnow()), reasons=mail_rules.SUPPRESSION_REASONS,
         failures=mail_store.failures(session), teams=teams, periods=periods,

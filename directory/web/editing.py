@@ -17,7 +17,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from directory import auth, holiday_calendars, notices, services, vocabulary
+from directory import auth, holiday_calendars, notices, queries, services, vocabulary
 from directory.contacts import normalize_address
 from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam, NotFound, StaleVersion
@@ -197,7 +197,7 @@ def post_notice(slug: str) -> Any:
 
 def _conflict(form: TeamForm, team: Team, expected: int) -> tuple[str, int]:
     """Someone saved first: keep what this editor typed, show what the other person changed."""
-    base = get_session().scalar(select(Revision).where(Revision.team_id == team.id, Revision.number == expected))
+    base = queries.revision(get_session(), team.id, expected)
     theirs = field_changes(base.data if base else None, team.data) if base else []
     authors = list(get_session().scalars(
         select(Revision.author).where(Revision.team_id == team.id, Revision.number > expected)
@@ -243,7 +243,7 @@ def new_team() -> Any:
 def _revision(team: Team, number: int | None) -> Revision | None:
     if number is None:
         return None
-    return get_session().scalar(select(Revision).where(Revision.team_id == team.id, Revision.number == number))
+    return queries.revision(get_session(), team.id, number)
 
 
 def _int_arg(name: str) -> int | None:
@@ -258,8 +258,7 @@ def team_history(slug: str) -> str:
     actor = auth.current_actor()
     session = get_session()
     team = services.get_team(session, slug, include_archived=bool(actor and actor.is_admin))
-    revisions = list(session.scalars(
-        select(Revision).where(Revision.team_id == team.id).order_by(Revision.number.desc())))
+    revisions = queries.revisions(session, team.id)
     numbers = [r.number for r in revisions]
     newer, older = _int_arg("to"), _int_arg("from")
     for number in (newer, older):

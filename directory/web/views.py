@@ -13,7 +13,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from directory import accounts, auth, hours, people, reviews, services
+from directory import accounts, auth, hours, people, queries, reviews, services
 from directory import performance as promises
 from directory.db import get_session
 from directory.models import Team, User
@@ -82,11 +82,11 @@ def home() -> str:
         select(Team).where(Team.archived_at.is_(None)).order_by(Team.updated_at.desc(), Team.name).limit(6)))
     return render_template(
         "home.html",
-        departments=services.departments(session),
+        departments=queries.departments(session),
         open_teams=team_cards(open_teams, now),
         open_count=len(open_ids),
         recent=team_cards(recent, now),
-        team_count=services.count_teams(session),
+        team_count=queries.count_teams(session),
     )
 
 
@@ -317,17 +317,16 @@ def my_teams() -> str | Response:
 
 @bp.route("/departments")
 def departments() -> str:
-    return render_template("departments.html", departments=services.departments(get_session()))
+    return render_template("departments.html", departments=queries.departments(get_session()))
 
 
 @bp.route("/departments/<slug>")
 def department(slug: str) -> str:
     session = get_session()
-    match = next((d for d in services.departments(session) if d["slug"] == slug), None)
+    match = queries.department(session, slug)
     if match is None:
         abort(404, description=f"No department with the address '{slug}'.")
-    teams = list(session.scalars(
-        select(Team).where(Team.archived_at.is_(None), Team.department == match["name"]).order_by(Team.name)))
+    teams = list(queries.department_teams(session, [match["name"]]))
     return render_template("department.html", department=match, teams=team_cards(teams, utcnow()))
 
 
