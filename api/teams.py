@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, jsonify, url_for
+from flask import current_app, jsonify, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields
@@ -24,19 +23,19 @@ from api.common import (
     site_url,
 )
 from api.schemas import TeamPatchSchema, TeamQueryArgsSchema
-from directory import auth, facts, queries, services
+from directory import auth, facts, queries, services, team_documents
 from directory.contacts import normalize_address
 from directory.db import get_db, get_session
 from directory.models import Revision, Team, TeamTag
-from directory.schemas import TEAM_FIELDS, TeamSchema, canonical_team, load_team
+from directory.schemas import TEAM_FIELDS, DumpedTeam, TeamSchema, canonical_team, load_team
 from directory.search_sync import get_search
 from directory.text import storable
 
 blp = Blueprint("teams", __name__, description="Teams: what they help with, their hours and turnaround.")
 
 
-def _documents() -> LRUCache[tuple[int, int, str], bytes]:
-    """Serialised documents by (team, version, site), per app: a version never changes, so entries never go stale."""
+def _documents() -> LRUCache[tuple[int, int, str], DumpedTeam]:
+    """Dumped documents by (team, version, site), per app (see directory.team_documents)."""
     return current_app.extensions["directory_documents"]
 
 
@@ -194,15 +193,14 @@ class TeamBySlug(MethodView):
     @blp.etag
     @blp.response(200, TeamSchema)
     @blp.alt_response(404, schema="Error")
-    def get(self, slug: str) -> Any:
+    def get(self, slug: str) -> DumpedTeam:
         """One team, with an ETag for conditional writes."""
         actor = auth.current_actor()
         include_archived = bool(actor and actor.is_admin)
         if not storable(slug):
             abort(404, message=f"No team with the slug {slug!r}.")
         with get_db().engine.connect() as connection:  # the hot path: no ORM session for a cache hit
-            head = connection.execute(
-                select(Team.id, Team.version, Team.archived_at).where(Team.slug == slug)).first()
+            head = queries.team_head(connection, slug)
         if head is None:
             moved_to = services.current_slug(get_session(), slug)
             if moved_to is not None:
@@ -210,13 +208,7 @@ class TeamBySlug(MethodView):
         if head is None or (head.archived_at is not None and not include_archived):
             abort(404, message=f"No team with the slug '{slug}'.")
         blp.set_etag({"team": head.id, "version": head.version})
-        base = site_url()
-        body = _documents().get((head.id, head.version, base))
-        if body is None:
-            team = get_session().get(Team, head.id)
-            body = json.dumps(services.team_document(team, base), ensure_ascii=False).encode()
-            _documents().put((head.id, head.version, base), body)
-        return Response(body, mimetype="application/json")
+        return team_documents.team_document(_documents(), get_session, head.id, head.version, site_url())
 
     @blp.etag
     @blp.arguments(TeamSchema, as_kwargs=False)

@@ -297,6 +297,11 @@ class NoticeSchema(DocumentSchema):
                 "level": data.get("level") or "info"}
 
 
+class DumpedTeam(dict[str, Any]):
+    """A team document that TeamSchema has dumped already, as cached reads keep them: dumping it
+    again gives it back as it is, so serving one costs only its JSON encoding."""
+
+
 class TeamSchema(DocumentSchema):
     """A team as CONTRACT §1 defines it, read and written alike."""
 
@@ -374,6 +379,13 @@ class TeamSchema(DocumentSchema):
                 errors["hours"] = nested
         if errors:
             raise ValidationError(errors)
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """A `DumpedTeam` is its own dump: rebuilding it field by field gives the same document."""
+        whole = self.only is None and not self.exclude
+        if isinstance(obj, DumpedTeam) and whole and not (self.many if many is None else many):
+            return obj
+        return super().dump(obj, many=many)
 
     @post_load
     def _canonical(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
