@@ -149,12 +149,12 @@ def test_error_pages_look_like_the_site(client: FlaskClient) -> None:
 
 
 def test_server_errors_are_rendered_as_pages(app: Flask, client: FlaskClient, monkeypatch: Any) -> None:
-    from directory import services
+    from directory import queries
 
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "departments", broken)
+    monkeypatch.setattr(queries, "departments", broken)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = client.get("/departments")
     assert response.status_code == 500
