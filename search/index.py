@@ -83,6 +83,8 @@ class SearchIndex(IndexStorage):
         filters = filters or {}
         with self._lock:
             snap = self._snapshots.current()
+            if snap.searcher.doc_count_all() == 0:  # a new, empty directory: nothing to rank (or to divide by)
+                return SearchResults(0, [], {}, None, page, page_size, 0)
             self.synonyms.get()  # reloads a changed file; its version is part of the key
             key = (q, frozen_filters(filters), open_now, None if open_ids is None else frozenset(open_ids),
                    self.synonyms.version, review_cutoffs, semantic and semantic[0],

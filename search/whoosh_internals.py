@@ -43,7 +43,7 @@ def leaves(searcher: Searcher) -> list[Leaf]:
         reader = leaf_searcher.reader()
         segment = reader.segment()
         seg_id = segment.segment_id() if segment is not None else f"anon-{id(reader)}"
-        deleted = frozenset(reader.deleted_docs_set or ())
+        deleted = frozenset(getattr(reader, "deleted_docs_set", None) or ())  # an empty index has none
         found.append(Leaf(reader, seg_id, offset, reader.doc_count_all(), deleted))
     return found
 

@@ -110,3 +110,13 @@ def test_bad_suggest_parameters_are_refused_naming_the_field(client: FlaskClient
     response = client.get(f"/api/v1/search/suggest?{query}")
     assert response.status_code == 422
     assert list(response.json["errors"]) == [field]
+
+
+def test_an_empty_directory_is_searched_by_its_index_without_an_error(
+        client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+    """A new directory has an index with no documents: Whoosh's reader for it lacks deletions and
+    its idf divides by zero, which used to send every search to the database fallback."""
+    with caplog.at_level("WARNING"):
+        answer = search(client, "payroll")
+    assert answer["total"] == 0 and answer["results"] == [] and answer["strong"] == 0
+    assert not [r for r in caplog.records if "unusable" in r.getMessage()]
