@@ -148,17 +148,9 @@ def test_a_team_goes_through_the_editor_unchanged() -> None:
 
     stored = load_team(team_doc(notices=[{"message": "Short-staffed", "starts": "2026-12-01", "ends": None,
                                           "level": "warning"}]))
-    form = form_from_team(stored)
-    posted = dict(form.values)
-    posted["hours.published"] = "yes"
-    for day, rows in form.weekly.items():
-        for i, row in enumerate(rows):
-            posted.update({f"hours.weekly.{day}.{i}.{k}": v for k, v in row.items()})
-    for prefix, rows in (("hours.closures", form.closures), ("contacts", form.contacts),
-                         ("services", form.services), ("notices", form.notices)):
-        for i, row in enumerate(rows):
-            posted.update({f"{prefix}.{i}.{k}": v for k, v in row.items()})
-    assert load_team(document_from_form(form_from_post(posted))) == stored
+    from tests.web.test_forms import posted_fields
+
+    assert load_team(document_from_form(form_from_post(posted_fields(form_from_team(stored))))) == stored
 
 
 # --- one list of values, with one wording, for each closed list ---------------------------------
