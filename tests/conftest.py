@@ -81,6 +81,19 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def db(tmp_path: Path, storage_url: str) -> Iterator[Any]:
+    """A session on each backend, inside an app context, for service-level tests."""
+    from directory.db import get_session
+
+    app = make_app(tmp_path, DATABASE_URL=storage_url)
+    with app.app_context():
+        session = get_session()
+        yield session
+        session.close()
+    app.extensions["directory_db"].engine.dispose()
+
+
+@pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
     app = make_app(tmp_path)
     yield app

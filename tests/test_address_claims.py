@@ -4,7 +4,6 @@ holder's owners or an administrator hand it over."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,22 +16,12 @@ from directory.db import get_session
 from directory.errors import Conflict, Forbidden, InvalidTeam
 from directory.models import AddressClaim, AddressNote
 from directory.schemas import load_team
-from tests.conftest import ADMIN, make_app, team_doc
+from tests.conftest import ADMIN, team_doc
 
 ALICE = services.Actor(name="alice@example.com", email="alice@example.com")  # owns Payroll
 BOB = services.Actor(name="bob@example.com", email="bob@example.com")  # owns Squatters
 MAILBOX = "payroll@example.com"
 PAYROLL_CONTACTS = team_doc()["contacts"]
-
-
-@pytest.fixture
-def db(tmp_path: Path, storage_url: str) -> Any:
-    app = make_app(tmp_path, DATABASE_URL=storage_url)
-    with app.app_context():
-        session = get_session()
-        yield session
-        session.close()
-    app.extensions["directory_db"].engine.dispose()
 
 
 def setup_teams(session: Any) -> tuple[Any, Any]:

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from directory import queries, services
 from directory.models import Team
 from directory.schemas import load_team
-from tests.conftest import ADMIN, make_app, team_doc
-
-
-@pytest.fixture
-def db(tmp_path: Any, storage_url: str) -> Any:
-    from directory.db import get_session
-
-    app = make_app(tmp_path, DATABASE_URL=storage_url)
-    with app.app_context():
-        yield get_session()
-    app.extensions["directory_db"].engine.dispose()
+from tests.conftest import ADMIN, team_doc
 
 
 def add(db: Any, slug: str, name: str, department: str | None) -> Team:

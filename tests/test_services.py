@@ -13,20 +13,10 @@ from directory import services
 from directory.errors import Conflict, Forbidden, StaleVersion
 from directory.models import ContactAddress, Revision, Team
 from directory.schemas import load_team, load_teams
-from tests.conftest import ADMIN, make_app, team_doc
+from tests.conftest import ADMIN, team_doc
 
 OWNER = services.Actor(name="alice@example.com", email="alice@example.com")
 STRANGER = services.Actor(name="bob@example.com", email="bob@example.com")
-
-
-@pytest.fixture
-def db(tmp_path: Any, storage_url: str) -> Any:
-    from directory.db import get_session
-
-    app = make_app(tmp_path, DATABASE_URL=storage_url)
-    with app.app_context():
-        yield get_session()
-    app.extensions["directory_db"].engine.dispose()
 
 
 def revisions(session: Any, team: Team) -> list[Revision]:

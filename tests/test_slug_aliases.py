@@ -15,15 +15,7 @@ from directory.db import get_db, get_session
 from directory.errors import NotFound
 from directory.models import SlugAlias, Team
 from directory.schemas import load_team
-from tests.conftest import ADMIN, make_app, team_doc
-
-
-@pytest.fixture
-def db(tmp_path: Any, storage_url: str) -> Any:
-    app = make_app(tmp_path, DATABASE_URL=storage_url)
-    with app.app_context():
-        yield get_session()
-    app.extensions["directory_db"].engine.dispose()
+from tests.conftest import ADMIN, team_doc
 
 
 def rename(session: Any, team: Team, slug: str) -> None:
