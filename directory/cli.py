@@ -596,6 +596,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, dev: bool) -> 
     if dev:
         prepared.run(host=host, port=port, debug=True)
         return
+    if prepared.config.get("SEARCH_SEMANTIC", False):
+        from directory.search_service import Supervisor
+
+        Supervisor(prepared.instance_path).start()  # the model and the vectors, once for every worker
     serve_with_gunicorn(host, port, workers)
 
 

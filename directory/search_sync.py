@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from directory import holiday_calendars, hours, queries, reviews, search_learning
 from directory.models import Revision, Team, TeamTag, User
 from directory.people import display_names
+from directory.search_service import SOCKET_VARIABLE, RemoteRanker
 from directory.search_vectors import AUTO_MAX_TEAMS, SemanticRanker
 from directory.services import CHANGED_KEY
 from search import IndexLockedError, IndexUnusableError, SearchIndex, SearchResults
@@ -173,8 +174,13 @@ class SearchService:
         self.factory = factory
         self.engine = factory.kw["bind"]
         self.open_now = OpenNow()
-        self.semantic = SemanticRanker(factory, enabled=app.config.get("SEARCH_SEMANTIC", False),
-                                       max_teams=int(app.config.get("SEARCH_SEMANTIC_MAX_TEAMS", AUTO_MAX_TEAMS)))
+        service = os.environ.get(SOCKET_VARIABLE)
+        self.semantic: SemanticRanker | RemoteRanker
+        if service and app.config.get("SEARCH_SEMANTIC", False):  # a worker of `directory serve`
+            self.semantic = RemoteRanker(service)
+        else:
+            self.semantic = SemanticRanker(factory, enabled=app.config.get("SEARCH_SEMANTIC", False),
+                                           max_teams=int(app.config.get("SEARCH_SEMANTIC_MAX_TEAMS", AUTO_MAX_TEAMS)))
         self._lock = threading.Lock()
         # Whoosh's file lock is per process: threads of one process take turns here.
         self._write_lock = threading.RLock()

@@ -254,7 +254,7 @@ class SemanticRanker:
             log.exception("semantic search: computing team vectors failed; search ranks by words alone")
 
     # -- answering ------------------------------------------------------------------------------
-    def for_query(self, q: str) -> tuple[int, Callable[[str, dict[str, str]], semantic.Similarities | None]] | None:
+    def for_query(self, q: str) -> tuple[int, semantic.Asker] | None:
         """(the vectors' version, (query, corrected words) -> every team's cosine similarity) for the
         index, or None when search must rank by words alone (no model, vectors still loading, an
         empty query). The index calls it only when it has no cached answer."""
@@ -266,7 +266,12 @@ class SemanticRanker:
         except Exception:
             log.exception("semantic search: loading team vectors failed; ranking by words alone")
             return None
-        return self.vectors.generation, self.similarities
+        return self.vectors.generation, self.ask
+
+    def ask(self, q: str, corrected: dict[str, str] | None = None) -> Callable[[], semantic.Similarities | None]:
+        """`similarities`, worked out when the index asks for them (in this process, there is no
+        other core to work them out on meanwhile)."""
+        return lambda: self.similarities(q, corrected)
 
     def similarities(self, q: str, corrected: dict[str, str] | None = None) -> semantic.Similarities | None:
         """Every team's cosine similarity of its best passage to the query (None when it fails), with

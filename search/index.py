@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from search.analysis import HighlightTerms
 from search.facets import filter_and_count, frozen_filters
 from search.hits import hit_of
 from search.scoring import demote_overdue, lift_chosen, rank, strong_first, top
+from search.semantic import Asker
 from search.snapshots import RESULTS_CACHE, Snapshot, Snapshots
 from search.storage import IndexLockedError, IndexStorage, IndexUnusableError
 from search.suggest import complete, typed_words
@@ -65,7 +65,7 @@ class SearchIndex(IndexStorage):
     def query(self, q: str, *, filters: dict[str, list[str]] | None = None, open_ids: set[int] | None = None,
               open_now: bool = False, page: int = 1, page_size: int = 20,
               review_cutoffs: tuple[str, str] | None = None,
-              semantic: tuple[Any, Callable[[str, dict[str, str]], dict[int, float]]] | None = None,
+              semantic: tuple[Any, Asker] | None = None,
               lifts: dict[int, float] | None = None) -> SearchResults:
         """Ranked, filtered, faceted, highlighted results for what someone typed.
 
@@ -74,8 +74,8 @@ class SearchIndex(IndexStorage):
         but apply the others'. `open_now` restricts to `open_ids` (nothing, when None). Teams
         overdue for review by `review_cutoffs` score REVIEW_PENALTY times less and say so in
         their hit (`review_overdue`); they are never left out. `semantic` is (the vectors' version,
-        a function of the query and its corrected words to {team id: cosine similarity}): scores
-        then blend words and meaning (`search.semantic.fuse`). `lifts` ({team id: fraction}) raises
+        a `search.semantic.Asker` for every team's cosine similarity to the query): scores then
+        blend words and meaning (`search.semantic.fuse`). `lifts` ({team id: fraction}) raises
         the teams people chose for this query (`search.scoring.lift_chosen`).
         """
         page, page_size = max(1, int(page)), max(1, int(page_size))
@@ -116,7 +116,7 @@ class SearchIndex(IndexStorage):
                              {k: dict(v) for k, v in facets.items()}, suggestion, page, page_size, len(strong))
 
     def _evaluate(self, snap: Snapshot, q: str, filters: dict[str, list[str]], open_ids: set[int] | None,
-                  open_now: bool, similarity: Callable[[str, dict[str, str]], dict[int, float]] | None = None
+                  open_now: bool, similarity: Asker | None = None
                   ) -> tuple[dict[int, float], set[int], dict[str, dict[str, int]], str | None, HighlightTerms,
                              set[int]]:
         """Everything about a query but its page: scores, the filtered set, facets, suggestion, and

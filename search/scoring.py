@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import heapq
 import statistics
-from collections.abc import Callable
 from itertools import repeat
 from operator import add, mul, sub, truediv
 
 from search.analysis import HighlightTerms, words
 from search.documents import decode_positions
 from search.query import SYNONYM, SYNONYM_WEIGHT, TYPED, Concept, exact_docs, is_contact, replace_words, understand
-from search.semantic import Similarities, fuse
+from search.semantic import Asker, fuse
 from search.snapshots import Snapshot
 from search.synonyms import SynonymMap
 
@@ -218,7 +217,7 @@ def strong_first(snap: Snapshot, scores: dict[int, float], strong: set[int]) -> 
 
 
 def rank(snap: Snapshot, synonyms: SynonymMap, q: str,
-         similarity: Callable[[str, dict[str, str]], Similarities | None] | None = None
+         similarity: Asker | None = None
          ) -> tuple[dict[int, float], set[int], str | None, HighlightTerms, set[int]]:
     """Scores of the teams matching a query (none for an empty one: all match, listed by name),
     the matching set, the "did you mean" suggestion, the terms to highlight and the strong
@@ -235,9 +234,10 @@ def rank(snap: Snapshot, synonyms: SynonymMap, q: str,
         matched = strong = set(exact)
     else:
         concepts, corrected = understand(snap, synonyms, q)
+        pending = similarity(q, corrected) if similarity else None  # meaning is worked out meanwhile
         scores = score(snap, concepts)
         rare = rare_word_docs(snap, concepts)
-        meaning = similarity(q, corrected) if similarity else None
+        meaning = pending() if pending else None
         if meaning:
             scores = fuse(scores, meaning.keyed(snap.ids, snap.docnum_of), len(words(q)))
         for docnum in exact:

@@ -16,7 +16,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -391,6 +391,15 @@ class Similarities:
     def __len__(self) -> int:
         return len(self._best)
 
+    @property
+    def ids(self) -> Sequence[int]:
+        """The team of each similarity, in order (the same object while the teams held are)."""
+        return self._ids
+
+    def best_bytes(self) -> bytes:
+        """The similarities as float32 bytes, in the order of `ids` (what the search service sends)."""
+        return self._best.astype("<f4", copy=False).tobytes()
+
     def keyed(self, team_of: Sequence[int], key_of: dict[int, int]) -> Similarities:
         """The same similarities looked up by another key (`team_of[key]` is its team id,
         `key_of[team id]` its key); teams without a key are left out of the candidates."""
@@ -430,6 +439,12 @@ class Similarities:
     def as_dict(self) -> dict[int, float]:
         """Every team's similarity by team id (for tests and inspection, not for ranking)."""
         return dict(zip(self._ids, self._best.tolist(), strict=True))
+
+
+# How search asks for meaning: given the query and its corrected words, start working out every
+# team's similarity and return the function that waits for it (None: rank by words alone), so
+# the words are scored meanwhile (by another process, when a search service answers).
+Asker = Callable[[str, dict[str, str]], Callable[[], "Similarities | None"]]
 
 
 def lexical_weight(words: int) -> float:
