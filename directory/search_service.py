@@ -136,7 +136,10 @@ class MeaningServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
                 ranker.apply(header.get("teams") or [], header.get("deletes") or [])
             return {"generation": ranker.vectors.generation}, None
         if op == "status":
-            return {"status": ranker.status(), "generation": ranker.vectors.generation}, None
+            status = ranker.status()
+            if status == "ok" and not ranker.vectors.loaded:
+                status = "loading"  # this process loads them at its start, not at the first search
+            return {"status": status, "generation": ranker.vectors.generation}, None
         return {"error": f"unknown operation {op!r}"}, None
 
 
@@ -204,6 +207,10 @@ class RemoteRanker:
     def __init__(self, path: str) -> None:
         self.path = path
         self.generation = 0
+        # Changes whenever the service stops or starts answering: part of the key under which the
+        # index keeps answers, so one ranked by words while it was down is not served once it is
+        # back (a restarted service may reach the same generation).
+        self._epoch = 0
         self._local = threading.local()
         self._numbers = itertools.count(1)
         self._down_since: float | None = None
@@ -222,6 +229,7 @@ class RemoteRanker:
             self._local.connection = None
         if self._down_since is None:
             self._down_since = time.monotonic()
+            self._epoch += 1
             log.warning("search service at %s not answering (%s); search ranks by words alone", self.path, exc)
 
     def _start(self, header: dict[str, Any]) -> tuple[_Connection, int] | None:
@@ -245,7 +253,14 @@ class RemoteRanker:
                 message = receive(connection.sock)
                 if message is None:
                     raise ConnectionError("the search service closed the connection")
-                if message[0].get("n") == number:
+                reply = message[0]
+                # Every reply read counts, an abandoned request's too: ids are sent once.
+                if "generation" in reply:
+                    self.generation = int(reply["generation"])
+                if "ids" in reply:
+                    connection.ids = reply["ids"]
+                    connection.rows = {team_id: row for row, team_id in enumerate(connection.ids)}
+                if reply.get("n") == number:
                     break
         except (OSError, ValueError) as exc:
             self._drop(exc)
@@ -253,12 +268,7 @@ class RemoteRanker:
         if self._down_since is not None:
             log.info("search service answering again after %.0f s", time.monotonic() - self._down_since)
             self._down_since = None
-        reply = message[0]
-        if "generation" in reply:
-            self.generation = int(reply["generation"])
-        if "ids" in reply:
-            connection.ids = reply["ids"]
-            connection.rows = {team_id: row for row, team_id in enumerate(connection.ids)}
+            self._epoch += 1
         if "error" in reply:
             log.warning("search service: %s", reply["error"])
             return None
@@ -277,10 +287,12 @@ class RemoteRanker:
         teams = [dict({key: doc[key] for key in TEXT_KEYS if key in doc}, id=doc["id"]) for doc in upserts]
         self._call({"op": "apply", "teams": teams, "deletes": deletes}, APPLY_TIMEOUT)
 
-    def for_query(self, q: str) -> tuple[int, Callable[[str, dict[str, str]], Callable[[], Any]]] | None:
+    def for_query(self, q: str) -> tuple[Any, Callable[[str, dict[str, str]], Callable[[], Any]]] | None:
+        """(key, asker) for the index; while the service is down, a key no answer is kept under,
+        so every search asks again and finds it back."""
         if not (q or "").strip() or q.strip() == "*":
             return None
-        return self.generation, self.ask
+        return ((self.generation, self._epoch) if self._down_since is None else object()), self.ask
 
     def ask(self, q: str, corrected: dict[str, str] | None = None) -> Callable[[], Any]:
         """Send the query now; the returned function waits for its similarities (None: words alone)."""

@@ -14,7 +14,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,6 +31,7 @@ INLINE_TEAMS = 20         # at most this many missing vectors are computed withi
 INLINE_LOAD = 2000        # and the vectors of at most this many teams are read within it (10,000: seconds)
 AUTO_MAX_TEAMS = 2000     # "auto" ranks by meaning up to this many teams (memory and latency budgets)
 RECOUNT_SECONDS = 300     # how often "auto" counts the teams again
+LOAD_CHUNK = 500          # teams read, hashed and looked up at a time
 
 
 class SemanticRanker:
@@ -82,60 +83,78 @@ class SemanticRanker:
         return "loading" if self._filler is not None and self._filler.is_alive() else "ok"
 
     # -- computing and caching ------------------------------------------------------------------
-    def vectors_for(self, session: Session, docs: Sequence[dict[str, Any]],
+    def vectors_for(self, session: Session, docs: Iterable[dict[str, Any]],
                     progress: Callable[[int], None] | None = None) -> dict[int, tuple[str, Any]]:
         """Team id -> (hash, vectors) for these §1 dicts: from memory or the database when the text
         is unchanged, else embedded now (in batches) and stored for every process and host.
-        `progress` is told how many teams each batch settled."""
+        `progress` is told how many teams each step settled.
+
+        `docs` is read LOAD_CHUNK at a time and only the texts still to embed are kept: at 10,000
+        teams, holding every page's dict and every stored vector's bytes at once left a process
+        100 MB larger for good (freed, but too scattered to give back)."""
         encoder = self.encoder()
-        if encoder is None or not docs:
+        if encoder is None:
             return {}
-        texts = {int(doc["id"]): semantic.team_texts(doc) for doc in docs}
-        hashes = {team_id: semantic.content_hash(*text) for team_id, text in texts.items()}
         found: dict[int, tuple[str, Any]] = {}
-        wanted: dict[str, list[int]] = {}
-        for team_id, digest in hashes.items():
-            if self.vectors.hash_of(team_id) == digest:
-                continue  # unchanged: already in memory
-            wanted.setdefault(digest, []).append(team_id)
-        stored: dict[str, Any] = {}
-        keys = list(wanted)
-        stored.update(self._load(session, keys, encoder.model))
-        if progress is not None:
-            progress(len(docs) - sum(len(wanted[digest]) for digest in keys if digest not in stored))
-        missing = [digest for digest in keys if digest not in stored]
+        missing: dict[str, list[int]] = {}
+        texts: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(docs, LOAD_CHUNK):
+            wanted: dict[str, list[int]] = {}
+            chunk_texts: dict[str, tuple[str, str]] = {}
+            for doc in chunk:
+                text = semantic.team_texts(doc)
+                digest = semantic.content_hash(*text)
+                if self.vectors.hash_of(int(doc["id"])) == digest:
+                    continue  # unchanged: already in memory
+                chunk_texts.setdefault(digest, text)
+                wanted.setdefault(digest, []).append(int(doc["id"]))
+            stored = self._load(session, list(wanted), encoder.model)
+            for digest, team_ids in wanted.items():
+                if digest in stored:
+                    found.update(dict.fromkeys(team_ids, (digest, stored[digest])))
+                else:
+                    missing.setdefault(digest, []).extend(team_ids)
+                    texts[digest] = chunk_texts[digest]
+            if progress is not None:
+                progress(len(chunk) - sum(len(wanted[digest]) for digest in wanted if digest not in stored))
+        keys = list(missing)
         # Each process takes the missing teams in its own order and looks again before each batch,
-        # so gunicorn workers and a command computing at the same time share the work.
-        random.Random(os.getpid()).shuffle(missing)
-        for start in range(0, len(missing), BATCH_TEAMS):
-            batch = missing[start:start + BATCH_TEAMS]
+        # so workers, hosts and a command computing at the same time share the work.
+        random.Random(os.getpid()).shuffle(keys)
+        for start in range(0, len(keys), BATCH_TEAMS):
+            batch = keys[start:start + BATCH_TEAMS]
             elsewhere = self._load(session, batch, encoder.model) if start else {}
             session.commit()  # no read transaction held while computing: writers are not held up
             todo = [digest for digest in batch if digest not in elsewhere]
-            matrices = semantic.embed_teams(encoder, [texts[wanted[digest][0]] for digest in todo]) if todo else []
+            matrices = semantic.embed_teams(encoder, [texts.pop(digest) for digest in todo]) if todo else []
             computed = dict(zip(todo, matrices, strict=True))
             self._store(session, computed, encoder.model)
-            stored.update(elsewhere)
-            stored.update(computed)
+            for digest, matrix in (*elsewhere.items(), *computed.items()):
+                found.update(dict.fromkeys(missing[digest], (digest, matrix)))
             if progress is not None:
-                progress(sum(len(wanted[digest]) for digest in batch))
-        for digest, team_ids in wanted.items():
-            for team_id in team_ids:
-                found[team_id] = (digest, stored[digest])
+                progress(sum(len(missing[digest]) for digest in batch))
         return found
 
     @staticmethod
     def _load(session: Session, keys: Sequence[str], model: str) -> dict[str, Any]:
-        """The stored vectors of these content hashes (those stored)."""
+        """The stored vectors of these content hashes (those stored), copied into one block per 500
+        (views into it), so no database buffer outlives the call."""
         import numpy as np
 
         stored: dict[str, Any] = {}
         for start in range(0, len(keys), 500):
             rows = session.execute(select(TeamVector.content_hash, TeamVector.vector)
                                    .where(TeamVector.content_hash.in_(keys[start:start + 500]),
-                                          TeamVector.model == model))
+                                          TeamVector.model == model)).all()
+            width = semantic.DIMENSIONS * 4
+            block = np.empty((sum(len(blob) for _, blob in rows) // width, semantic.DIMENSIONS), dtype=np.float32)
+            row = 0
             for digest, blob in rows:
-                stored[digest] = np.frombuffer(blob, dtype=np.float32).reshape(-1, semantic.DIMENSIONS)
+                count = len(blob) // width
+                block[row:row + count] = np.frombuffer(blob, dtype=np.float32).reshape(count, semantic.DIMENSIONS)
+                stored[digest] = block[row:row + count]
+                row += count
+            del rows
         return stored
 
     @staticmethod
@@ -188,12 +207,21 @@ class SemanticRanker:
         if self.encoder() is None:
             return 0
         with self.factory() as session:
-            return len(self.vectors_for(session, self._current(session), progress))
+            return len(self.vectors_for(session, self._each_current(session), progress))
 
     @staticmethod
     def _current(session: Session) -> list[dict[str, Any]]:
-        return [dict(data, id=team_id) for team_id, data in
-                session.execute(select(Team.id, Team.data).where(Team.archived_at.is_(None)))]
+        return list(SemanticRanker._each_current(session))
+
+    @staticmethod
+    def _each_current(session: Session) -> Iterator[dict[str, Any]]:
+        """Every current team's §1 dict, read LOAD_CHUNK at a time (ids first, so no cursor is open
+        while the caller queries or commits)."""
+        ids = list(session.scalars(select(Team.id).where(Team.archived_at.is_(None)).order_by(Team.id)))
+        for start in range(0, len(ids), LOAD_CHUNK):
+            rows = session.execute(select(Team.id, Team.data).where(Team.id.in_(ids[start:start + LOAD_CHUNK]),
+                                                                    Team.archived_at.is_(None)))
+            yield from (dict(data, id=team_id) for team_id, data in rows)
 
     def _start_filler(self) -> bool:
         """Start computing (and then holding) every team's vectors in the background, unless it runs."""
@@ -240,16 +268,19 @@ class SemanticRanker:
     def _fill(self) -> None:
         try:
             with self.factory() as session:
-                found = self.vectors_for(session, self._current(session))
+                found = self.vectors_for(session, self._each_current(session))
             with self._load_lock:
                 self.vectors.update(found, replace=True)
+                self.vectors.compact()
                 self.vectors.loaded = True
+            count = len(found)
+            del found
             # Teams written meanwhile had their vectors stored but not held here: pick them up.
             with self.factory() as session:
-                current = self._current(session)
-                gone = set(found) - {doc["id"] for doc in current}
-                self.vectors.update(self.vectors_for(session, current), gone)
-            log.info("semantic search: vectors of %d teams computed", len(found))
+                current = set(session.scalars(select(Team.id).where(Team.archived_at.is_(None))))
+                gone = set(self.vectors.team_ids()) - current
+                self.vectors.update(self.vectors_for(session, self._each_current(session)), gone)
+            log.info("semantic search: vectors of %d teams computed", count)
         except Exception:
             log.exception("semantic search: computing team vectors failed; search ranks by words alone")
 
@@ -284,3 +315,14 @@ class SemanticRanker:
         except Exception:
             log.exception("semantic search failed for this query; ranking by words alone")
             return None
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

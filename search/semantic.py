@@ -78,9 +78,8 @@ _SAFETENSORS_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "
 def mapped_tensors(path: Path) -> dict[str, Any]:
     """The tensors of a .safetensors file as read-only numpy views of one memory map of it (an
     8-byte little-endian header length, a JSON header giving each tensor's dtype, shape and byte
-    range, then the raw data). Every worker process maps the same file, so the ~90 MB of weights
-    are held once in the page cache and shared, and only the rows of the word embeddings that
-    queries use are ever read."""
+    range, then the raw data). Every process maps the same file, so the weights are held once in
+    the page cache and shared."""
     import json
     import mmap
     import struct
@@ -102,6 +101,39 @@ def mapped_tensors(path: Path) -> dict[str, Any]:
     return tensors
 
 
+class FileRows:
+    """A matrix of a .safetensors file read a row at a time (`os.pread`), for the word-embedding
+    table: a query needs a dozen of its 30,522 rows, and through the memory map the kernel's
+    fault-around brought in 64 KB around each one, so after a few hundred queries all 47 MB of
+    it were resident in the process. Read this way, the rows come from the page cache and only
+    what a query uses is held, for as long as it is used."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        import json
+        import struct
+
+        import numpy as np
+
+        self._file = open(path, "rb")  # noqa: SIM115 - held for the encoder's life, as the map is
+        (size,) = struct.unpack("<Q", self._file.read(8))
+        info = json.loads(self._file.read(size))[name]
+        self.dtype = np.dtype(_SAFETENSORS_DTYPES[info["dtype"]])
+        self.shape = tuple(info["shape"])
+        self._row_bytes = self.shape[1] * self.dtype.itemsize
+        self._start = 8 + size + info["data_offsets"][0]
+
+    def __getitem__(self, ids: Any) -> Any:
+        """The rows of `ids` (an integer array of any shape), shaped as ids x width."""
+        import numpy as np
+
+        wanted, where = np.unique(ids, return_inverse=True)
+        if len(wanted) and (wanted[0] < 0 or wanted[-1] >= self.shape[0]):
+            raise IndexError("word id outside the embedding table")
+        fd, size, start = self._file.fileno(), self._row_bytes, self._start
+        data = b"".join(os.pread(fd, size, start + row * size) for row in wanted.tolist())
+        return np.frombuffer(data, dtype=self.dtype).reshape(len(wanted), -1)[where.reshape(np.shape(ids))]
+
+
 class Encoder:
     """all-MiniLM-L6-v2 in numpy: `encode(texts)` gives unit vectors (float32, 384 wide)."""
 
@@ -116,7 +148,7 @@ class Encoder:
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.word = weights["embeddings.word_embeddings.weight"]
+        self.word = FileRows(path / "model.safetensors", "embeddings.word_embeddings.weight")
         self.position = weights["embeddings.position_embeddings.weight"]
         self.token_type = weights["embeddings.token_type_embeddings.weight"][0]
         self.embed_norm = (weights["embeddings.LayerNorm.weight"], weights["embeddings.LayerNorm.bias"])
@@ -538,23 +570,37 @@ class TeamVectors:
                 self._matrix = None
             self.generation += 1
 
+    def team_ids(self) -> list[int]:
+        return list(self._teams)
+
+    def compact(self) -> None:
+        """Gather every team's rows into the one matrix now rather than at the next search."""
+        with self._lock:
+            self._build()
+
+    def _build(self) -> None:
+        import numpy as np
+
+        if self._matrix is not None or not self._teams:
+            return
+        self._ids = list(self._teams)
+        blocks = [self._teams[i][1] for i in self._ids]
+        self._matrix = np.ascontiguousarray(np.concatenate(blocks), dtype=np.float32)
+        self._starts = np.cumsum([0] + [len(b) for b in blocks[:-1]])
+        self._rows = {team_id: row for row, team_id in enumerate(self._ids)}
+        # Each team's entry becomes a view into the matrix: the vectors are held once.
+        for team_id, start, block in zip(self._ids, self._starts.tolist(), blocks, strict=True):
+            self._teams[team_id] = (self._teams[team_id][0], self._matrix[start:start + len(block)])
+        del blocks
+        _return_freed_memory()
+
     def similarities(self, query: Any) -> Similarities:
         """Every team's best cosine similarity of any of its chunks to the query vector."""
         import numpy as np
 
         with self._lock:
+            self._build()
             if self._matrix is None:
-                self._ids = list(self._teams)
-                blocks = [self._teams[i][1] for i in self._ids]
-                if not blocks:
-                    return Similarities(np.zeros(0, dtype=np.float32), [], {})
-                self._matrix = np.ascontiguousarray(np.concatenate(blocks), dtype=np.float32)
-                self._starts = np.cumsum([0] + [len(b) for b in blocks[:-1]])
-                self._rows = {team_id: row for row, team_id in enumerate(self._ids)}
-                # Each team's entry becomes a view into the matrix: the vectors are held once.
-                for team_id, start, block in zip(self._ids, self._starts.tolist(), blocks, strict=True):
-                    self._teams[team_id] = (self._teams[team_id][0], self._matrix[start:start + len(block)])
-                del blocks
-                _return_freed_memory()
+                return Similarities(np.zeros(0, dtype=np.float32), [], {})
             matrix, starts, ids, rows = self._matrix, self._starts, self._ids, self._rows
         return Similarities(np.maximum.reduceat(matrix @ query, starts), ids, rows)

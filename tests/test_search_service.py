@@ -241,9 +241,6 @@ def test_an_abandoned_ask_does_not_answer_the_next_one(service: Supervisor, dire
 
 
 @needs_model
-@pytest.mark.xfail(strict=True, reason="RemoteRanker._finish drops the ids carried by a skipped (abandoned) "
-                                       "reply; the service does not send them again, so the next reply has "
-                                       "no ids to go with and search ranks by words on that connection")
 def test_an_abandoned_first_ask_does_not_lose_the_teams_ids(service: Supervisor, directory_app: Flask) -> None:
     ranker = RemoteRanker(service.path)
     ranker.ask("the office is too cold")  # the first reply on this connection carries the ids
@@ -251,9 +248,6 @@ def test_an_abandoned_first_ask_does_not_lose_the_teams_ids(service: Supervisor,
 
 
 @needs_model
-@pytest.mark.xfail(strict=True, reason="the same bug, silently: a skipped reply's new ids are dropped, and the "
-                                       "next reply's similarities (as many as before) are read against the old "
-                                       "ids, so they are credited to the wrong teams")
 def test_an_abandoned_ask_after_a_change_does_not_credit_the_wrong_teams(own_service: Supervisor,
                                                                          directory_app: Flask) -> None:
     ranker = RemoteRanker(own_service.path)
@@ -302,10 +296,6 @@ def test_the_supervisor_starts_a_killed_service_again(own_service: Supervisor, d
 
 
 @needs_model
-@pytest.mark.xfail(strict=True, reason="RemoteRanker.for_query gives the last generation heard even while the "
-                                       "service is down, so the index caches a words-alone answer under the key "
-                                       "of a meaning answer; the restarted service loads the same vectors to the "
-                                       "same generation, and the worker answers that query by words from its cache")
 def test_answers_by_words_while_the_service_was_down_are_not_kept_once_it_is_back(own_service: Supervisor,
                                                                                   directory_app: Flask) -> None:
     q = "it is chilly in the office"  # words put it-help first (\"it\"), meaning facilities

@@ -151,7 +151,7 @@ class Tokens:
 
 def worker_cpu_ticks(directory: served.ServedDirectory) -> dict[int, int]:
     """CPU time so far (clock ticks) of each gunicorn worker: the processes under `make run` with
-    no children of their own (Linux /proc)."""
+    no children of their own (Linux /proc), except the search service beside them."""
     children: dict[int, list[int]] = {}
     ticks: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -167,9 +167,16 @@ def worker_cpu_ticks(directory: served.ServedDirectory) -> dict[int, int]:
         pid = todo.pop()
         if children.get(pid):
             todo.extend(children[pid])
-        elif pid in ticks:
+        elif pid in ticks and not _is_search_service(pid):
             leaves[pid] = ticks[pid]
     return leaves
+
+
+def _is_search_service(pid: int) -> bool:
+    try:
+        return b"directory.search_service" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 TICKS_AT_START: dict[str, dict[int, int]] = {}
