@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import socketserver
 import struct
@@ -153,9 +154,10 @@ def _watch_parent(server: MeaningServer, parent: int) -> None:
 
 def serve(path: str, instance: str) -> None:
     """Run the service on the Unix socket `path` for the directory in the `instance` folder."""
-    from search.semantic import _single_threaded_blas
+    from search.semantic import _single_threaded_blas, use_a_second_core
 
     _single_threaded_blas()
+    use_a_second_core()
     from sqlalchemy.orm import sessionmaker
 
     from directory.config import from_environment
@@ -287,16 +289,28 @@ class RemoteRanker:
         teams = [dict({key: doc[key] for key in TEXT_KEYS if key in doc}, id=doc["id"]) for doc in upserts]
         self._call({"op": "apply", "teams": teams, "deletes": deletes}, APPLY_TIMEOUT)
 
-    def for_query(self, q: str) -> tuple[Any, Callable[[str, dict[str, str]], Callable[[], Any]]] | None:
-        """(key, asker) for the index; while the service is down, a key no answer is kept under,
-        so every search asks again and finds it back."""
-        if not (q or "").strip() or q.strip() == "*":
+    def for_query(self, q: str, corrected: Callable[[], dict[str, str]] | None = None
+                  ) -> tuple[Any, Callable[[str, dict[str, str]], Callable[[], Any]]] | None:
+        """(key, asker) for the index, the query already sent with its `corrected()` words: the
+        service works on it while this worker reads the database and scores the words. While the
+        service is down, the key is one no answer is kept under, so every search asks again and
+        finds it back."""
+        q = (q or "").strip()
+        if not q or q == "*":
             return None
+        fixes = corrected() if corrected else {}
+        self._local.sent = (q, fixes, self._start({"op": "similar", "q": q, "corrected": fixes}))
         return ((self.generation, self._epoch) if self._down_since is None else object()), self.ask
 
     def ask(self, q: str, corrected: dict[str, str] | None = None) -> Callable[[], Any]:
-        """Send the query now; the returned function waits for its similarities (None: words alone)."""
-        started = self._start({"op": "similar", "q": q.strip(), "corrected": corrected or {}})
+        """The returned function waits for the similarities (None: words alone) of the query sent
+        by `for_query`, or of this one, sent now if it differs from that one."""
+        sent = getattr(self._local, "sent", None)
+        self._local.sent = None
+        if sent is not None and sent[0] == q.strip() and sent[1] == (corrected or {}):
+            started = sent[2]
+        else:
+            started = self._start({"op": "similar", "q": q.strip(), "corrected": corrected or {}})
 
         def similarities() -> Any:
             import numpy as np
@@ -363,9 +377,15 @@ class Supervisor:
         self.process = subprocess.Popen([sys.executable, "-m", "directory.search_service", self.path, self.instance])
 
     def _watch(self) -> None:
+        """Start the service again after a crash (killed, out of memory, an error), not after a
+        stop asked for: the signal that stops the server (to its process group) reaches it too."""
         while not self._stopping and self.process is not None:
             code = self.process.wait()
             if self._stopping:
+                return
+            if code in (-signal.SIGTERM, -signal.SIGINT, -signal.SIGHUP):
+                log.warning("search service stopped by signal %d; search ranks by words until the server "
+                            "is restarted", -code)
                 return
             log.warning("search service stopped (exit %s); starting it again", code)
             time.sleep(1.0)

@@ -357,6 +357,7 @@ class SearchService:
     def query(self, session: Session, q: str, *, filters: dict[str, list[str]] | None = None,
               open_now: bool = False, at: datetime | None = None, page: int = 1, page_size: int = 20,
               with_open_facet: bool = True) -> SearchResults:
+        semantic = self.semantic.for_query(q, lambda: self._corrections(q))  # a search service starts on it
         with self.engine.connect() as connection:  # one light query: what changed, and when
             newest = newest_change(connection)
         open_ids = self.open_now.open_ids(session, at, newest) if (open_now or with_open_facet) and at else None
@@ -367,7 +368,7 @@ class SearchService:
         def ask() -> SearchResults:
             return self.index.query(q, filters=filters, open_ids=open_ids, open_now=open_now,
                                     page=page, page_size=page_size, review_cutoffs=cutoffs,
-                                    semantic=self.semantic.for_query(q), lifts=lifts)
+                                    semantic=semantic, lifts=lifts)
 
         try:
             return self._answer(ask, newest)
@@ -377,6 +378,12 @@ class SearchService:
             log.exception("search index unusable; answering from the database")
         return database_search(session, q, filters=filters, open_ids=open_ids if open_now else None,
                                page=page, page_size=page_size)
+
+    def _corrections(self, q: str) -> dict[str, str]:
+        try:
+            return self.index.corrections(q)
+        except Exception:  # a lost index: the search answers from the database, or recovers first
+            return {}
 
     def _answer(self, ask: Callable[[], Any], newest: int | None = None) -> Any:
         """Ask the index, caught up; raise IndexRebuilding (after starting the rebuild) when it

@@ -285,7 +285,8 @@ class SemanticRanker:
             log.exception("semantic search: computing team vectors failed; search ranks by words alone")
 
     # -- answering ------------------------------------------------------------------------------
-    def for_query(self, q: str) -> tuple[int, semantic.Asker] | None:
+    def for_query(self, q: str, corrected: Callable[[], dict[str, str]] | None = None
+                  ) -> tuple[int, semantic.Asker] | None:
         """(the vectors' version, (query, corrected words) -> every team's cosine similarity) for the
         index, or None when search must rank by words alone (no model, vectors still loading, an
         empty query). The index calls it only when it has no cached answer."""

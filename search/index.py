@@ -17,6 +17,7 @@ from typing import Any
 from search.analysis import HighlightTerms
 from search.facets import filter_and_count, frozen_filters
 from search.hits import hit_of
+from search.query import understand
 from search.scoring import demote_overdue, lift_chosen, rank, strong_first, top
 from search.semantic import Asker
 from search.snapshots import RESULTS_CACHE, Snapshot, Snapshots
@@ -124,6 +125,13 @@ class SearchIndex(IndexStorage):
         scores, matched, suggestion, terms, strong = rank(snap, self.synonyms.get(), q, similarity)
         allowed, facets = filter_and_count(snap, matched, filters, open_ids, open_now)
         return scores, allowed, facets, suggestion, terms, allowed if strong is matched else strong & allowed
+
+    def corrections(self, q: str) -> dict[str, str]:
+        """The words of `q` that `query` would correct (folded word -> replacement), for a caller
+        that starts working out its meaning before asking (`directory.search_service`)."""
+        with self._lock:
+            snap = self._snapshots.current()
+        return understand(snap, self.synonyms.get(), q)[1] if q and q != "*" else {}
 
     def suggest(self, prefix: str, limit: int = 8) -> list[dict[str, Any]]:
         """Teams whose name, service, tag or department words start with what was typed so far

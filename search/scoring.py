@@ -256,7 +256,10 @@ def rank(snap: Snapshot, synonyms: SynonymMap, q: str,
 def demote_overdue(snap: Snapshot, scores: dict[int, float], cutoffs: tuple[str, str]) -> dict[int, float]:
     """The scores with pages overdue for review multiplied by REVIEW_PENALTY: a little lower,
     so an equally good current page comes first, and a far better stale one still wins."""
-    return {d: s * REVIEW_PENALTY if snap.overdue(d, cutoffs) else s for d, s in scores.items()}
+    demoted = dict(scores)
+    for d in snap.overdue_docs(cutoffs).intersection(scores):
+        demoted[d] = scores[d] * REVIEW_PENALTY
+    return demoted
 
 
 def lift_chosen(snap: Snapshot, scores: dict[int, float], lifts: dict[int, float]) -> dict[int, float]:

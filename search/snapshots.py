@@ -155,6 +155,18 @@ class Snapshot:
     pages: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict)
     stored: dict[int, dict[str, Any]] = field(default_factory=dict)
     review: list[tuple[str, str]] = field(default_factory=list)
+    overdue_sets: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
+
+    def overdue_docs(self, cutoffs: tuple[str, str]) -> frozenset[int]:
+        """Every document overdue by `cutoffs`, worked out once per snapshot and day: each search
+        then demotes the few overdue teams it matched instead of checking every one it scored."""
+        found = self.overdue_sets.get(cutoffs)
+        if found is None:
+            found = frozenset(d for d in range(len(self.review)) if self.overdue(d, cutoffs))
+            if len(self.overdue_sets) >= 4:
+                self.overdue_sets.clear()
+            self.overdue_sets[cutoffs] = found
+        return found
 
     def overdue(self, docnum: int, cutoffs: tuple[str, str] | None) -> bool:
         """Overdue for review by `cutoffs` (`directory.reviews.Policy.overdue_cutoffs`): last
