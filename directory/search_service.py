@@ -41,6 +41,8 @@ SOCKET_VARIABLE = "SEARCH_SERVICE_SOCKET"  # set by `directory serve` for its wo
 QUERY_TIMEOUT = 10.0     # seconds a search waits for the similarities before ranking by words
 APPLY_TIMEOUT = 120.0    # seconds a worker's catch-up waits while a few written teams are embedded
 STATUS_TIMEOUT = 2.0
+FOLLOW_SECONDS = 2.0     # how often the service looks for changes no worker told it about
+LOOKBACK = 50            # revisions read again each time (as the index's catch-up does)
 MAX_FRAME = 256 * 1024 * 1024
 TEXT_KEYS = ("name", "department", "summary", "services", "tags", "description")  # what team_texts reads
 _FRAME = struct.Struct(">II")
@@ -120,7 +122,7 @@ class MeaningServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def __init__(self, path: str, ranker: Any) -> None:
         self.ranker = ranker
-        self._apply_lock = threading.Lock()  # two workers catching up on the same change embed it once
+        self.apply_lock = threading.Lock()  # two workers catching up on the same change embed it once
         super().__init__(path, _Handler)
 
     def answer(self, header: dict[str, Any]) -> tuple[dict[str, Any], Any]:
@@ -133,7 +135,7 @@ class MeaningServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
                 return {"off": True, "generation": ranker.vectors.generation}, None
             return {"generation": asked[0], "count": len(similarities)}, similarities
         if op == "apply":
-            with self._apply_lock:
+            with self.apply_lock:
                 ranker.apply(header.get("teams") or [], header.get("deletes") or [])
             return {"generation": ranker.vectors.generation}, None
         if op == "status":
@@ -172,18 +174,58 @@ def serve(path: str, instance: str) -> None:
     parent = os.getppid()
     with MeaningServer(path, ranker) as server:
         threading.Thread(target=_watch_parent, args=(server, parent), daemon=True).start()
-        threading.Thread(target=_load, args=(ranker,), daemon=True, name="search-vectors-load").start()
+        threading.Thread(target=_load, args=(ranker, server), daemon=True, name="search-vectors-load").start()
         log.info("search service: answering on %s", path)
         server.serve_forever(poll_interval=0.5)
 
 
-def _load(ranker: Any) -> None:
-    """The model and every team's vectors, ready before the first search asks for them."""
+def _load(ranker: Any, server: MeaningServer) -> None:
+    """The model and every team's vectors, ready before the first search asks for them; then
+    follow the database's changes (`_follow`)."""
+    last = _newest_change(ranker.factory)
     try:
         if ranker.enabled:
             ranker.ensure_loaded()
     except Exception:
         log.exception("search service: loading team vectors failed; search ranks by words alone")
+    _follow(ranker, server, last)
+
+
+def _newest_change(factory: Any) -> int:
+    from sqlalchemy import func, select
+
+    from directory.models import Revision
+
+    with factory() as session:
+        return int(session.scalar(select(func.max(Revision.id))) or 0)
+
+
+def _follow(ranker: Any, server: MeaningServer, last: int) -> None:
+    """Every FOLLOW_SECONDS, take in the teams changed since `last` (the newest revision seen).
+    Workers tell the service what they index, but not everything that is written reaches a
+    worker's index first: `directory import` and other commands update the index and the
+    stored vectors themselves. The recent past (LOOKBACK revisions) is read again each time, for
+    transactions that commit out of order; teams whose text is unchanged cost nothing."""
+    from sqlalchemy import select
+
+    from directory.models import Revision, Team
+
+    while True:
+        time.sleep(FOLLOW_SECONDS)
+        try:
+            newest = _newest_change(ranker.factory)
+            if newest == last or not ranker.enabled or not ranker.vectors.loaded:
+                continue
+            with ranker.factory() as session:
+                changed = set(session.scalars(select(Revision.team_id).where(Revision.id > max(0, last - LOOKBACK))))
+                rows = session.execute(select(Team.id, Team.data, Team.archived_at).where(Team.id.in_(changed))).all()
+            upserts = [dict(data, id=team_id) for team_id, data, archived in rows if archived is None]
+            gone = changed - {doc["id"] for doc in upserts}
+            with server.apply_lock:
+                ranker.apply(upserts, gone)
+            last = newest
+        except Exception:
+            log.exception("search service: following the directory's changes failed; trying again")
 
 
 # -- the workers' side ------------------------------------------------------------------------

