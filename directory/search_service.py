@@ -154,12 +154,14 @@ def _watch_parent(server: MeaningServer, parent: int) -> None:
     server.shutdown()
 
 
-def serve(path: str, instance: str) -> None:
-    """Run the service on the Unix socket `path` for the directory in the `instance` folder."""
-    from search.semantic import _single_threaded_blas, use_a_second_core
+def serve(path: str, instance: str, layers_file: str | None = None) -> None:
+    """Run the service on the Unix socket `path` for the directory in the `instance` folder, with
+    the model's layers from `layers_file` when it was built (`Supervisor`)."""
+    from search import semantic
 
-    _single_threaded_blas()
-    use_a_second_core()
+    semantic._single_threaded_blas()
+    semantic.use_a_second_core()
+    semantic.LAYERS_FILE = layers_file
     from sqlalchemy.orm import sessionmaker
 
     from directory.config import from_environment
@@ -386,6 +388,7 @@ class Supervisor:
         self.instance = instance
         self.folder = tempfile.mkdtemp(prefix="directory-search-")
         self.path = os.path.join(self.folder, "meaning.sock")
+        self.layers = os.path.join(self.folder, "layers.onnx")
         self.process: subprocess.Popen[bytes] | None = None
         self._owner = os.getpid()
         self._stopping = False
@@ -416,7 +419,15 @@ class Supervisor:
     def _spawn(self) -> None:
         if os.path.exists(self.path):
             os.unlink(self.path)
-        self.process = subprocess.Popen([sys.executable, "-m", "directory.search_service", self.path, self.instance])
+        if not os.path.exists(self.layers):  # built apart: the service never imports onnx
+            built = subprocess.run([sys.executable, "-m", "search.onnx_layers", self.layers], check=False)
+            if built.returncode:
+                log.warning("building the model's graph failed (exit %s); the service builds it itself",
+                            built.returncode)
+        # Few malloc arenas: each handler thread's own would keep what its last query freed.
+        env = dict(os.environ, MALLOC_ARENA_MAX=os.environ.get("MALLOC_ARENA_MAX", "2"))
+        self.process = subprocess.Popen([sys.executable, "-m", "directory.search_service", self.path, self.instance,
+                                         self.layers], env=env)
 
     def _watch(self) -> None:
         """Start the service again after a crash (killed, out of memory, an error), not after a
@@ -451,8 +462,8 @@ class Supervisor:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 2:
-        raise SystemExit("usage: python -m directory.search_service SOCKET INSTANCE")
+    if len(args) not in (2, 3):
+        raise SystemExit("usage: python -m directory.search_service SOCKET INSTANCE [LAYERS.onnx]")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [search-service %(process)d] %(levelname)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
         serve(*args)

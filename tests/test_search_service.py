@@ -330,3 +330,26 @@ def test_answers_by_words_while_the_service_was_down_are_not_kept_once_it_is_bac
     assert ranked(old) == by_meaning
     for app in (old, new):
         app.extensions["directory_db"].engine.dispose()
+
+
+@needs_model
+def test_teams_written_by_another_process_reach_the_service_without_a_worker(own_service: Supervisor,
+                                                                             directory_app: Flask) -> None:
+    """`directory import` and other commands index and embed the teams they write themselves, so no
+    worker tells the service: it follows the database's changes on its own."""
+    ranker = RemoteRanker(own_service.path)
+    assert wait_for(lambda: ranker.status() == "ok", "the service loaded")
+    before = set(similarities(ranker, "who pays my salary"))
+    written = make_team(directory_app, **dict(NEW_TEAM, slug="archives", name="Records & Archives",
+                                              summary="We keep the organisation's paper records and old files."))
+    assert written["id"] not in before
+    found = wait_for(lambda: similarities(ranker, "where are the old paper files kept") if written["id"] in
+                     similarities(ranker, "who pays my salary") else None, "the written team in the service",
+                     timeout=20)
+    assert max(found, key=found.__getitem__) == written["id"]
+    with directory_app.app_context():
+        session = get_session()
+        services.archive_team(session, services.get_team(session, "archives"), ADMIN)
+        session.commit()
+    assert wait_for(lambda: written["id"] not in similarities(ranker, "who pays my salary"),
+                    "the archived team gone from the service", timeout=20)
