@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from directory.errors import StaleVersion
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -70,11 +72,15 @@ class Database:
 
 
 def get_db() -> Database:
+    from flask import current_app  # here, not above: the search service uses this module without Flask
+
     return current_app.extensions["directory_db"]
 
 
 def get_session() -> Session:
     """The session of the current request or command, created on first use."""
+    from flask import g
+
     if "db_session" not in g:
         g.db_session = get_db().sessionmaker()
     return g.db_session
@@ -93,6 +99,8 @@ def own_transaction() -> Iterator[Session]:
 
 
 def _close_session(_exc: BaseException | None) -> None:
+    from flask import g
+
     session = g.pop("db_session", None)
     if session is not None:
         session.close()

@@ -88,17 +88,19 @@ def build(layers: Sequence[tuple[tuple[Any, Any], ...]], width: int) -> bytes:
 
 
 class OnnxLayers:
-    """`run(hidden, bias, batch, length)`: the layers' output for a batch (onnxruntime, one thread),
-    from the graph in `model_file` when given (`python -m search.onnx_layers FILE` writes it, so a
+    """`run(hidden, bias, batch, length)`: the layers' output for a batch (onnxruntime, on `threads`
+    threads), from the graph in `model_file` when given (`python -m search.onnx_layers FILE` writes it, so a
     long-running process need not import onnx, 20 MB, nor hold the building's leftovers), else
     built here."""
 
     def __init__(self, layers: Sequence[tuple[tuple[Any, Any], ...]], width: int,
-                 model_file: str | None = None) -> None:
+                 model_file: str | None = None, threads: int = 1) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = threads
+        # Idle pool threads sleep instead of spinning: the cores are the gunicorn workers' too.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Memory: no arena keeping a large batch's activations after it, no packed second copy of

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # lists the ones still to fix. The team schema (TeamSchema, load_team, load_teams) lives in
 # directory.schemas, so the CLI and the pages validate without the API.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("directory", "api"): "the app factory (create_app) registers the API's blueprints: allowed for good",
+    ("directory.factory", "api"): "the app factory (create_app) registers the API's blueprints: allowed for good",
 }
 TOP_LEVEL = ("api", "directory")
 
@@ -79,8 +79,9 @@ def test_every_module_keeps_to_its_layer() -> None:
     ("directory.web.views", {"api.schemas"}, True),
     ("directory.web.views", {"directory.status"}, False),
     ("api.teams", {"directory.services"}, False),
-    ("directory", {"api"}, False),  # the app factory, allowed
-    ("directory", {"api.schemas"}, False),
+    ("directory.factory", {"api"}, False),  # the app factory, allowed
+    ("directory", {"api"}, True),
+    ("directory.factory", {"api.schemas"}, False),
     ("directory.services", {"directory.web"}, False),
     ("api.teams", {"directory.web"}, True),
 ])

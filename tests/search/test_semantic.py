@@ -1,4 +1,4 @@
-"""Search by meaning: the numpy MiniLM encoder, the blend with word matches, vectors cached in
+"""Search by meaning: the MiniLM encoder, the blend with word matches, vectors cached in
 the database by content hash, and the lexical fallback when the model is unavailable."""
 
 from __future__ import annotations
