@@ -43,6 +43,7 @@ APPLY_TIMEOUT = 120.0    # seconds a worker's catch-up waits while a few written
 STATUS_TIMEOUT = 2.0
 FOLLOW_SECONDS = 2.0     # how often the service looks for changes no worker told it about
 LOOKBACK = 50            # revisions read again each time (as the index's catch-up does)
+FOLDER_PREFIX = "directory-search-"
 MAX_FRAME = 256 * 1024 * 1024
 TEXT_KEYS = ("name", "department", "summary", "services", "tags", "description")  # what team_texts reads
 _FRAME = struct.Struct(">II")
@@ -122,6 +123,7 @@ class MeaningServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def __init__(self, path: str, ranker: Any) -> None:
         self.ranker = ranker
+        self.orphaned = False
         self.apply_lock = threading.Lock()  # two workers catching up on the same change embed it once
         super().__init__(path, _Handler)
 
@@ -147,10 +149,12 @@ class MeaningServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 def _watch_parent(server: MeaningServer, parent: int) -> None:
-    """Stop when the process that started this one is gone (the gunicorn master, killed or not)."""
+    """Stop when the process that started this one is gone (the gunicorn master, killed or not),
+    and remove the socket's folder it can no longer remove (with the model's graph, 40 MB)."""
     while os.getppid() == parent:
         time.sleep(1.0)
     log.info("search service: the server that started it is gone; stopping")
+    server.orphaned = True
     server.shutdown()
 
 
@@ -179,6 +183,8 @@ def serve(path: str, instance: str, layers_file: str | None = None) -> None:
         threading.Thread(target=_load, args=(ranker, server), daemon=True, name="search-vectors-load").start()
         log.info("search service: answering on %s", path)
         server.serve_forever(poll_interval=0.5)
+    if server.orphaned and os.path.basename(os.path.dirname(path)).startswith(FOLDER_PREFIX):
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 def _load(ranker: Any, server: MeaningServer) -> None:
@@ -386,7 +392,7 @@ class Supervisor:
 
     def __init__(self, instance: str) -> None:
         self.instance = instance
-        self.folder = tempfile.mkdtemp(prefix="directory-search-")
+        self.folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)
         self.path = os.path.join(self.folder, "meaning.sock")
         self.layers = os.path.join(self.folder, "layers.onnx")
         self.process: subprocess.Popen[bytes] | None = None

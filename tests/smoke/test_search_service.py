@@ -157,3 +157,16 @@ def test_a_killed_service_leaves_search_to_words_and_comes_back(directory: serve
         assert ranked(directory, q)[:1] == [by_meaning]
     assert search_service(directory).pid == restarted.pid
     assert [process.pid for process in processes(directory) if process.maps_model()] == [restarted.pid]
+
+
+def test_a_killed_server_takes_its_search_service_and_its_files_with_it(directory: served.ServedDirectory) -> None:
+    """Last in this module: it ends the served directory. Killed outright (no exit hook runs), the
+    master leaves the service orphaned; it notices, stops, and removes its socket's folder (with
+    the model's graph, 40 MB) that nobody else would."""
+    service = search_service(directory)
+    folder = Path(service.command.split()[3]).parent  # python -m directory.search_service SOCKET ...
+    assert folder.name.startswith("directory-search-") and (folder / "layers.onnx").is_file()
+    os.kill(service.ppid, signal.SIGKILL)
+    wait_for(lambda: not any(p.is_search_service for p in processes(directory)), "the orphaned service gone",
+             directory)
+    wait_for(lambda: not folder.exists(), "its folder removed", directory)
