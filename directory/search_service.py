@@ -430,8 +430,9 @@ class Supervisor:
             if built.returncode:
                 log.warning("building the model's graph failed (exit %s); the service builds it itself",
                             built.returncode)
-        # Few malloc arenas: each handler thread's own would keep what its last query freed.
-        env = dict(os.environ, MALLOC_ARENA_MAX=os.environ.get("MALLOC_ARENA_MAX", "2"))
+        # Few malloc arenas (each handler thread's own would keep what its last query freed), and
+        # blocks of 1 MB and more always mapped apart, so the vectors' blocks go back once freed.
+        env = dict({"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": str(1 << 20)}, **os.environ)
         self.process = subprocess.Popen([sys.executable, "-m", "directory.search_service", self.path, self.instance,
                                          self.layers], env=env)
 

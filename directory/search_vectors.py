@@ -269,12 +269,12 @@ class SemanticRanker:
         try:
             with self.factory() as session:
                 found = self.vectors_for(session, self._each_current(session))
+            count = len(found)
             with self._load_lock:
                 self.vectors.update(found, replace=True)
+                del found  # its blocks are freed once gathered into the matrix, and given back then
                 self.vectors.compact()
                 self.vectors.loaded = True
-            count = len(found)
-            del found
             # Teams written meanwhile had their vectors stored but not held here: pick them up.
             with self.factory() as session:
                 current = set(session.scalars(select(Team.id).where(Team.archived_at.is_(None))))

@@ -15,8 +15,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -92,3 +94,18 @@ def stop(served: ServedDirectory) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(served.process.pid, signal.SIGKILL)
             served.process.wait(timeout=10)
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float, detail: Callable[[], str] = str) -> Any:
+    """`check()`'s first true value, tried every 0.2 s; the test fails, saying `what` (and
+    `detail()`, such as the server's log), when none comes within `timeout` seconds."""
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:.0f} s\n{detail()}")
+        time.sleep(0.2)

@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import struct
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ from directory.db import get_session
 from directory.schemas import load_team
 from directory.search_service import SOCKET_VARIABLE, RemoteRanker, Supervisor, receive, send
 from search import semantic
+from tests import served
 from tests.conftest import ADMIN, team_doc
 
 LOADED_WITHIN = 60.0  # seconds a started service gets to load the model and the vectors (a generous bound, not a claim)
@@ -129,14 +129,7 @@ def start_service(app: Flask) -> Supervisor:
 
 
 def wait_for(check: Any, what: str, timeout: float = LOADED_WITHIN) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.2)
+    return served.wait_for(check, what, timeout)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,14 +70,7 @@ def search_service(directory: served.ServedDirectory) -> Process:
 
 
 def wait_for(check: Callable[[], Any], what: str, directory: served.ServedDirectory) -> Any:
-    deadline = time.monotonic() + WITHIN
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {WITHIN:.0f} s\n{directory.log_text()[-3000:]}")
-        time.sleep(0.2)
+    return served.wait_for(check, what, WITHIN, lambda: directory.log_text()[-3000:])
 
 
 def semantic_status(directory: served.ServedDirectory) -> str:
