@@ -96,7 +96,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Blend meaning into search ranking (search/semantic.py): on, off (words alone) or auto (on
         # while the directory holds at most SEARCH_SEMANTIC_MAX_TEAMS teams).
         "SEARCH_SEMANTIC": _switch_or_auto("SEARCH_SEMANTIC"),
-        "SEARCH_SEMANTIC_MAX_TEAMS": _number("SEARCH_SEMANTIC_MAX_TEAMS", "2000"),
+        "SEARCH_SEMANTIC_MAX_TEAMS": _number("SEARCH_SEMANTIC_MAX_TEAMS", "5000"),
         # Days that searches and choices (with their per-visit keys) are kept for search learning.
         "SEARCH_LOG_RETENTION_DAYS": _number("SEARCH_LOG_RETENTION_DAYS", "30"),
         "AUTO_REPLY_RENDERS_PER_MINUTE": _number("AUTO_REPLY_RENDERS_PER_MINUTE", "3"),

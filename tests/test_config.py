@@ -36,7 +36,7 @@ def test_defaults_are_safe_on_a_laptop(clean_env: pytest.MonkeyPatch, tmp_path: 
     assert Path(settings["SYNONYMS_PATH"]).is_file()
     assert settings["DIRECTORY_AUTH"] == "local" and settings["DIRECTORY_TRUSTED_PROXIES"] == ["127.0.0.1"]
     assert settings["DIRECTORY_REQUIRE_LOGIN"] is False and settings["SEARCH_SEMANTIC"] == "auto"
-    assert settings["SEARCH_SEMANTIC_MAX_TEAMS"] == 2000
+    assert settings["SEARCH_SEMANTIC_MAX_TEAMS"] == 5000
     assert settings["MAX_CONTENT_LENGTH"] == 1024 * 1024 and settings["SMTP_PORT"] == 25
     assert settings["SESSION_COOKIE_HTTPONLY"] and settings["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert settings["SESSION_COOKIE_SECURE"] is False and settings["REMEMBER_COOKIE_SECURE"] is False
