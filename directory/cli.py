@@ -28,10 +28,10 @@ from directory.search_sync import get_search
 CLI_ACTOR = services.Actor(name="cli", is_admin=True)
 
 
-def _create_app() -> Flask:
+def _create_app(config: dict[str, Any] | None = None) -> Flask:
     from directory import create_app
 
-    return create_app()
+    return create_app(config)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
@@ -596,16 +596,20 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, dev: bool) -> 
     if dev:
         prepared.run(host=host, port=port, debug=True)
         return
+    service = None
     if prepared.config.get("SEARCH_SEMANTIC", False):
         from directory.search_service import Supervisor
 
-        Supervisor(prepared.instance_path).start()  # the model and the vectors, once for every worker
-    serve_with_gunicorn(host, port, workers)
+        service = Supervisor(prepared.instance_path).start()  # the model and the vectors, once for every worker
+    serve_with_gunicorn(host, port, workers, service)
 
 
-def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
-    """gunicorn with one app per worker, built after the fork from the environment."""
+def serve_with_gunicorn(host: str, port: int, workers: int, service: str | None = None) -> None:
+    """gunicorn with one app per worker, built after the fork from the environment (and told the
+    search service's socket, when one runs)."""
     from gunicorn.app.base import BaseApplication
+
+    from directory.search_service import SOCKET_SETTING
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -618,7 +622,7 @@ def serve_with_gunicorn(host: str, port: int, workers: int) -> None:
             self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Flask:
-            return _create_app()
+            return _create_app({SOCKET_SETTING: service} if service else None)
 
     click.echo(f"Serving the directory at http://{host}:{port}/")
     Server().run()

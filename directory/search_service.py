@@ -37,7 +37,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-SOCKET_VARIABLE = "SEARCH_SERVICE_SOCKET"  # set by `directory serve` for its workers
+SOCKET_SETTING = "SEARCH_SERVICE_SOCKET"  # the app setting `directory serve` gives its workers (never the environment)
 QUERY_TIMEOUT = 10.0     # seconds a search waits for the similarities before ranking by words
 APPLY_TIMEOUT = 120.0    # seconds a worker's catch-up waits while a few written teams are embedded
 STATUS_TIMEOUT = 2.0
@@ -409,7 +409,6 @@ class Supervisor:
             if self.process is not None and self.process.poll() is not None:
                 break
             time.sleep(0.05)
-        os.environ[SOCKET_VARIABLE] = self.path
         return self.path
 
     def _listening(self) -> bool:

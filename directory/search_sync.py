@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from directory import holiday_calendars, hours, queries, reviews, search_learning
 from directory.models import Revision, Team, TeamTag, User
 from directory.people import display_names
-from directory.search_service import SOCKET_VARIABLE, RemoteRanker
+from directory.search_service import SOCKET_SETTING, RemoteRanker
 from directory.search_vectors import AUTO_MAX_TEAMS, SemanticRanker
 from directory.services import CHANGED_KEY
 from search import IndexLockedError, IndexUnusableError, SearchIndex, SearchResults
@@ -174,7 +174,7 @@ class SearchService:
         self.factory = factory
         self.engine = factory.kw["bind"]
         self.open_now = OpenNow()
-        service = os.environ.get(SOCKET_VARIABLE)
+        service = app.config.get(SOCKET_SETTING)
         self.semantic: SemanticRanker | RemoteRanker
         if service and app.config.get("SEARCH_SEMANTIC", False):  # a worker of `directory serve`
             self.semantic = RemoteRanker(service)

@@ -20,8 +20,9 @@ def run(*args: str) -> str:
 @pytest.mark.slow
 def test_search_benchmark_prints_its_figures() -> None:
     out = run("benchmarks/bench_search.py", "--teams", "150", "--queries", "40", "--updates", "3")
-    assert "through the API" in out and "raw SearchIndex.query" in out
-    assert "API / raw" in out and "PSS of the" in out and "one worker's RSS" in out
+    assert "served (HTTP, 2 workers + search service)" in out and "raw SearchIndex.query" in out
+    assert "served / raw p95" in out and "PSS of the tree" in out
+    assert "search service  pid" in out and out.count("worker          pid") == 2
     assert "team vectors:" in out and "ms per team" in out
     assert "3 updated teams found by the next search" in out
 

@@ -19,7 +19,7 @@ from flask import Flask
 from directory import create_app, search_service, services
 from directory.db import get_session
 from directory.schemas import load_team
-from directory.search_service import SOCKET_VARIABLE, RemoteRanker, Supervisor, receive, send
+from directory.search_service import SOCKET_SETTING, RemoteRanker, Supervisor, receive, send
 from search import semantic
 from tests import served
 from tests.conftest import ADMIN, team_doc
@@ -100,7 +100,7 @@ def directory_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     by this process's own ranker, as `directory serve`'s preparation would). The service reads
     its settings from the environment: the test run's database and index settings are kept out."""
     with pytest.MonkeyPatch.context() as env:
-        for name in ("DATABASE_URL", "INDEX_DIR", "SECRET_KEY", SOCKET_VARIABLE):
+        for name in ("DATABASE_URL", "INDEX_DIR", "SECRET_KEY"):
             env.delenv(name, raising=False)
         env.setenv("SEARCH_SEMANTIC", "on")
         instance = tmp_path_factory.mktemp("search-service") / "instance"
@@ -116,14 +116,13 @@ def directory_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 def start_service(app: Flask) -> Supervisor:
     """`Supervisor(instance).start()` as `directory serve` runs it, then wait until its model and vectors
     are in (a first search waits for them)."""
-    with pytest.MonkeyPatch.context() as env:  # start() tells the environment; keep it from other tests
-        env.setenv(SOCKET_VARIABLE, "")
-        supervisor = Supervisor(app.instance_path)
-        try:
-            path = supervisor.start()
-        except BaseException:
-            supervisor.stop()
-            raise
+    supervisor = Supervisor(app.instance_path)
+    try:
+        path = supervisor.start()
+    except BaseException:
+        supervisor.stop()
+        raise
+    assert SOCKET_SETTING not in os.environ  # the workers are told in their app's settings, never the environment
     assert path == supervisor.path and os.path.exists(path)
     return supervisor
 
@@ -295,10 +294,8 @@ def test_answers_by_words_while_the_service_was_down_are_not_kept_once_it_is_bac
 
     def worker() -> Flask:
         """An app as a worker of `directory serve` builds it (its results cached in its own index)."""
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv(SOCKET_VARIABLE, own_service.path)
-            app = create_app({"INSTANCE_PATH": directory_app.instance_path, "SECRET_KEY": "x",
-                              "SEARCH_SEMANTIC": True})
+        app = create_app({"INSTANCE_PATH": directory_app.instance_path, "SECRET_KEY": "x",
+                          "SEARCH_SEMANTIC": True, SOCKET_SETTING: own_service.path})
         assert isinstance(app.extensions["directory_search"].semantic, RemoteRanker)
         return app
 
