@@ -61,12 +61,39 @@ def test_serve_hands_gunicorn_no_app_context(tmp_path: Path, monkeypatch: pytest
         monkeypatch.delenv(name, raising=False)
     seen: dict[str, Any] = {}
 
-    def gunicorn(host: str, port: int, workers: int) -> None:
+    def gunicorn(host: str, port: int, workers: int, service: str | None = None) -> None:
         seen["context"] = has_app_context()
         seen["app"] = current_app.name if has_app_context() else None
+        seen["service"] = service
 
     monkeypatch.setattr(cli, "serve_with_gunicorn", gunicorn)
     result = CliRunner().invoke(cli.main, ["serve", "--port", "5999"],
-                                env={"DIRECTORY_INSTANCE": str(tmp_path / "instance")})
+                                env={"DIRECTORY_INSTANCE": str(tmp_path / "instance"), "SEARCH_SEMANTIC": "0"})
     assert result.exit_code == 0, result.output
-    assert seen == {"context": False, "app": None}
+    assert seen == {"context": False, "app": None, "service": None}  # words alone: no search service
+
+
+def test_serve_starts_the_search_service_and_tells_gunicorn_its_socket(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from directory import cli, search_service
+
+    for name in ("DATABASE_URL", "INDEX_DIR", "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    started: list[str] = []
+
+    class Supervisor:
+        def __init__(self, instance: str) -> None:
+            self.instance = instance
+
+        def start(self) -> str:
+            started.append(self.instance)
+            return "/run/meaning.sock"
+
+    handed: list[str | None] = []
+    monkeypatch.setattr(search_service, "Supervisor", Supervisor)
+    monkeypatch.setattr(cli, "serve_with_gunicorn", lambda host, port, workers, service=None: handed.append(service))
+    instance = tmp_path / "instance"
+    result = CliRunner().invoke(cli.main, ["serve", "--port", "5999"],
+                                env={"DIRECTORY_INSTANCE": str(instance), "SEARCH_SEMANTIC": "auto"})
+    assert result.exit_code == 0, result.output
+    assert started == [str(instance)] and handed == ["/run/meaning.sock"]
