@@ -241,8 +241,25 @@ def _unknown_word_concept(snap: Snapshot, synonyms: SynonymMap, word: str, corre
     return concept
 
 
+UNDERSTOOD_KEPT = 256
+
+
 def understand(snap: Snapshot, synonyms: SynonymMap, q: str) -> tuple[list[Concept], dict[str, str]]:
-    """What the query asks for, after synonyms, stop words, prefixes and corrections."""
+    """What the query asks for, after synonyms, stop words, prefixes and corrections; kept per
+    snapshot for the few queries last asked, since a served search asks twice (its corrections
+    go to the search service before the words are scored), and correcting unknown words costs
+    milliseconds."""
+    kept = snap.understood.get(q)
+    if kept is not None and kept[0] is synonyms:
+        return kept[1]
+    understood = _understand(snap, synonyms, q)
+    if len(snap.understood) >= UNDERSTOOD_KEPT:
+        snap.understood.clear()
+    snap.understood[q] = (synonyms, understood)
+    return understood
+
+
+def _understand(snap: Snapshot, synonyms: SynonymMap, q: str) -> tuple[list[Concept], dict[str, str]]:
     items = parse(q)[:MAX_QUERY_WORDS]
     keys = [stem(it.text) if it.kind == "word" else "\x00" for it in items]
     in_span = _synonym_spans(synonyms, items, keys)

@@ -156,6 +156,7 @@ class Snapshot:
     stored: dict[int, dict[str, Any]] = field(default_factory=dict)
     review: list[tuple[str, str]] = field(default_factory=list)
     overdue_sets: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
+    understood: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # q -> (synonyms, understanding)
 
     def overdue_docs(self, cutoffs: tuple[str, str]) -> frozenset[int]:
         """Every document overdue by `cutoffs`, worked out once per snapshot and day: each search

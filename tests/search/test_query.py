@@ -116,3 +116,27 @@ def test_no_suggestion_when_nothing_is_close(index: SearchIndex) -> None:
     assert results.suggestion is None
     assert results.hits[0]["slug"] == "payroll"
     assert index.query("xqzzy").total == 0
+
+
+def test_a_query_is_understood_once_per_snapshot_and_again_after_a_change(index: SearchIndex) -> None:
+    """A served search asks for its corrections before scoring (for the search service) and then
+    ranks: the second asking is the first's answer, until the index changes or synonyms reload."""
+    from search import query
+
+    calls: list[str] = []
+    real = query._understand
+
+    def counting(snap: object, synonyms: object, q: str) -> object:
+        calls.append(q)
+        return real(snap, synonyms, q)  # type: ignore[arg-type]
+
+    query._understand = counting  # type: ignore[assignment]
+    try:
+        assert index.corrections("payslps") == {"payslps": "payslips"}  # towards the teams' words
+        assert index.query("payslps").suggestion == "payslips"
+        assert calls == ["payslps"]
+        index.apply([team(99, "zeppelins", "Zeppelin Hangar", summary="Airships.")], [], seq=99)
+        index.query("payslps")
+        assert calls == ["payslps", "payslps"]
+    finally:
+        query._understand = real  # type: ignore[assignment]
