@@ -35,6 +35,23 @@ def active_teams(session: Session) -> Sequence[Team]:
     return session.scalars(select(Team).where(Team.archived_at.is_(None)).order_by(Team.name)).all()
 
 
+# Revisions committed out of order by concurrent transactions land below a sequence already
+# seen; readers of the change log look back this many revisions to pick them up.
+LOOKBACK = 50
+_NEWEST = select(func.max(Revision.id))
+
+
+def newest_change(connection: Session | Connection) -> int:
+    """The directory's change sequence: the newest revision id (0 when empty)."""
+    return connection.execute(_NEWEST).scalar() or 0
+
+
+def recent_changes(session: Session, since: int) -> dict[int, int]:
+    """Team id -> its newest revision id, for the teams changed after `since` (less LOOKBACK)."""
+    return dict(session.execute(select(Revision.team_id, func.max(Revision.id))
+                                .where(Revision.id > max(0, since - LOOKBACK)).group_by(Revision.team_id)).all())
+
+
 def count_teams(session: Session) -> int:
     """How many teams are not archived."""
     return session.scalar(select(func.count(Team.id)).where(Team.archived_at.is_(None))) or 0

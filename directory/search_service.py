@@ -42,7 +42,6 @@ QUERY_TIMEOUT = 10.0     # seconds a search waits for the similarities before ra
 APPLY_TIMEOUT = 120.0    # seconds a worker's catch-up waits while a few written teams are embedded
 STATUS_TIMEOUT = 2.0
 FOLLOW_SECONDS = 2.0     # how often the service looks for changes no worker told it about
-LOOKBACK = 50            # revisions read again each time (as the index's catch-up does)
 FOLDER_PREFIX = "directory-search-"
 MAX_FRAME = 256 * 1024 * 1024
 TEXT_KEYS = ("name", "department", "summary", "services", "tags", "description")  # what team_texts reads
@@ -190,7 +189,10 @@ def serve(path: str, instance: str, layers_file: str | None = None) -> None:
 def _load(ranker: Any, server: MeaningServer) -> None:
     """The model and every team's vectors, ready before the first search asks for them; then
     follow the database's changes (`_follow`)."""
-    last = _newest_change(ranker.factory)
+    from directory.queries import newest_change
+
+    with ranker.factory() as session:
+        last = newest_change(session)
     try:
         if ranker.enabled:
             ranker.ensure_loaded()
@@ -199,33 +201,25 @@ def _load(ranker: Any, server: MeaningServer) -> None:
     _follow(ranker, server, last)
 
 
-def _newest_change(factory: Any) -> int:
-    from sqlalchemy import func, select
-
-    from directory.models import Revision
-
-    with factory() as session:
-        return int(session.scalar(select(func.max(Revision.id))) or 0)
-
-
 def _follow(ranker: Any, server: MeaningServer, last: int) -> None:
     """Every FOLLOW_SECONDS, take in the teams changed since `last` (the newest revision seen).
     Workers tell the service what they index, but not everything that is written reaches a
     worker's index first: `directory import` and other commands update the index and the
-    stored vectors themselves. The recent past (LOOKBACK revisions) is read again each time, for
-    transactions that commit out of order; teams whose text is unchanged cost nothing."""
+    stored vectors themselves. The recent past is read again each time (`queries.recent_changes`),
+    for transactions that commit out of order; teams whose text is unchanged cost nothing."""
     from sqlalchemy import select
 
-    from directory.models import Revision, Team
+    from directory.models import Team
+    from directory.queries import newest_change, recent_changes
 
     while True:
         time.sleep(FOLLOW_SECONDS)
         try:
-            newest = _newest_change(ranker.factory)
-            if newest == last or not ranker.enabled or not ranker.vectors.loaded:
-                continue
             with ranker.factory() as session:
-                changed = set(session.scalars(select(Revision.team_id).where(Revision.id > max(0, last - LOOKBACK))))
+                newest = newest_change(session)
+                if newest == last or not ranker.enabled or not ranker.vectors.loaded:
+                    continue
+                changed = set(recent_changes(session, last))
                 rows = session.execute(select(Team.id, Team.data, Team.archived_at).where(Team.id.in_(changed))).all()
             upserts = [dict(data, id=team_id) for team_id, data, archived in rows if archived is None]
             gone = changed - {doc["id"] for doc in upserts}

@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, event, func, inspect, or_, select
+from sqlalchemy import event, func, inspect, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from directory import holiday_calendars, hours, queries, reviews, search_learning
 from directory.models import Revision, Team, TeamTag, User
 from directory.people import display_names
+from directory.queries import LOOKBACK, newest_change
 from directory.search_service import SOCKET_SETTING, RemoteRanker
 from directory.search_vectors import AUTO_MAX_TEAMS, SemanticRanker
 from directory.services import CHANGED_KEY
@@ -31,9 +32,6 @@ from search import IndexLockedError, IndexUnusableError, SearchIndex, SearchResu
 
 log = logging.getLogger(__name__)
 
-# Revisions committed out of order by concurrent transactions land below the remembered id;
-# looking back this far on each catch-up picks them up.
-LOOKBACK = 50
 # After a failed background rebuild, searches keep answering from the database this long
 # before the next attempt (a full disk would otherwise be retried on every search).
 REBUILD_RETRY_SECONDS = 30.0
@@ -292,11 +290,8 @@ class SearchService:
             newest = newest_change(session)
             if not wanted and newest <= last:
                 return
-            # Revisions committed out of order by concurrent transactions land below the
-            # recorded sequence; looking back a little picks them up.
-            recent = session.execute(select(Revision.team_id, func.max(Revision.id))
-                                     .where(Revision.id > max(0, last - LOOKBACK)).group_by(Revision.team_id))
-            wanted |= {team_id for team_id, change in recent if applied.get(team_id, 0) < change}
+            recent = queries.recent_changes(session, last)
+            wanted |= {team_id for team_id, change in recent.items() if applied.get(team_id, 0) < change}
             upserts: list[dict[str, Any]] = []
             deletes: list[int] = []
             done: dict[int, int] = {}
@@ -418,14 +413,6 @@ class SearchService:
                 rows = session.scalars(select(Team).where(Team.archived_at.is_(None), Team.name.ilike(like))
                                        .order_by(Team.name).limit(limit))
                 return [{"slug": t.slug, "name": t.name, "department": t.department} for t in rows]
-
-
-_NEWEST = select(func.max(Revision.id))
-
-
-def newest_change(connection: Session | Connection) -> int:
-    """The directory's change sequence: the newest revision id (0 when empty)."""
-    return connection.execute(_NEWEST).scalar() or 0
 
 
 def database_search(session: Session, q: str, *, filters: dict[str, list[str]] | None = None,

@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from directory import queries
 from directory.models import Team, TeamVector
 from search import semantic
 
@@ -62,8 +63,7 @@ class SemanticRanker:
         now = time.monotonic()
         if self._counted is None or now - self._counted[0] > RECOUNT_SECONDS:
             with self.factory() as session:
-                count = session.scalar(select(func.count()).select_from(Team)
-                                       .where(Team.archived_at.is_(None))) or 0
+                count = queries.count_teams(session)
             if self._counted is None or (self._counted[1] <= self.max_teams) != (count <= self.max_teams):
                 log.info("semantic search %s: %d teams (SEARCH_SEMANTIC=auto ranks by meaning up to %d)",
                          "on" if count <= self.max_teams else "off", count, self.max_teams)
@@ -247,7 +247,7 @@ class SemanticRanker:
             if self._filler is not None and self._filler.is_alive():
                 return False
             with self.factory() as session:
-                count = session.scalar(select(func.count()).select_from(Team).where(Team.archived_at.is_(None))) or 0
+                count = queries.count_teams(session)
                 teams = self._current(session) if count <= INLINE_LOAD else []
                 if count > INLINE_LOAD or (count > INLINE_TEAMS and self._missing(session, teams) > INLINE_TEAMS):
                     self._filler = threading.Thread(target=self._fill, daemon=True, name="search-vectors")
@@ -277,10 +277,16 @@ class SemanticRanker:
                 self.vectors.compact()
                 self.vectors.loaded = True
             # Teams written meanwhile had their vectors stored but not held here: pick them up.
+            current: set[int] = set()
+
+            def noted(docs: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+                for doc in docs:
+                    current.add(doc["id"])
+                    yield doc
+
             with self.factory() as session:
-                current = set(session.scalars(select(Team.id).where(Team.archived_at.is_(None))))
-                gone = set(self.vectors.team_ids()) - current
-                self.vectors.update(self.vectors_for(session, self._each_current(session)), gone)
+                changed = self.vectors_for(session, noted(self._each_current(session)))
+            self.vectors.update(changed, set(self.vectors.team_ids()) - current)
             log.info("semantic search: vectors of %d teams computed", count)
         except Exception:
             log.exception("semantic search: computing team vectors failed; search ranks by words alone")

@@ -501,12 +501,9 @@ class Similarities:
         row = self._rows.get(key if self._team_of is None else self._team_of[key])
         return default if row is None else float(self._best[row])
 
-    def values(self, keys: Iterable[int], default: float) -> list[float]:
-        """The similarity of each key in turn (`default` for a team without vectors), in one gather."""
-        return self.array(keys, default).tolist()
-
     def array(self, keys: Iterable[int], default: float) -> Any:
-        """`values` as a numpy array (float64)."""
+        """The similarity of each key in turn (`default` for a team without vectors), in one gather,
+        as a numpy array (float64)."""
         import numpy as np
 
         teams = keys if self._team_of is None else map(self._team_of.__getitem__, keys)

@@ -18,7 +18,8 @@ from directory import performance as promises
 from directory.db import get_session
 from directory.models import Team, User
 from directory.notices import active_notices
-from directory.search_sync import get_search, newest_change
+from directory.queries import newest_change
+from directory.search_sync import get_search
 from directory.text import storable
 from directory.web import bp, safe_next, search_insights, utcnow
 from directory.web.present import badge_for, build_team_view, reader_timezone
