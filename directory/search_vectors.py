@@ -189,7 +189,7 @@ class SemanticRanker:
                     and self._missing(session, upserts) > INLINE_TEAMS:
                 # A large import: the index has them already; their vectors follow.
                 if self.background:
-                    self._start_filler()
+                    self.load_in_background()
                 return
             found = self.vectors_for(session, upserts)
         if self.vectors.loaded:
@@ -200,7 +200,7 @@ class SemanticRanker:
         if self.encoder() is None:
             return 0
         with self.factory() as session:
-            return self._missing(session, self._current(session))
+            return self._missing(session, self._each_current(session))
 
     def compute_missing(self, progress: Callable[[int], None] | None = None) -> int:
         """Compute and store every current team's missing vectors, in batches (`directory import`
@@ -224,8 +224,9 @@ class SemanticRanker:
                                                                     Team.archived_at.is_(None)))
             yield from (dict(data, id=team_id) for team_id, data in rows)
 
-    def _start_filler(self) -> bool:
-        """Start computing (and then holding) every team's vectors in the background, unless it runs."""
+    def load_in_background(self) -> bool:
+        """Start reading, computing and then holding every team's vectors in the background, unless
+        that runs already; `status` says "loading" meanwhile."""
         with self._load_lock:
             if self._filler is not None and self._filler.is_alive():
                 return False
@@ -257,7 +258,7 @@ class SemanticRanker:
             self.vectors.loaded = True
             return True
 
-    def _missing(self, session: Session, teams: list[dict[str, Any]]) -> int:
+    def _missing(self, session: Session, teams: Iterable[dict[str, Any]]) -> int:
         hashes = {semantic.content_hash(*semantic.team_texts(doc)) for doc in teams}
         known: set[str] = set()
         keys = list(hashes)
