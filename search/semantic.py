@@ -77,21 +77,28 @@ def _gelu(x: Any) -> Any:
 _SAFETENSORS_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I8": "i1", "U8": "u1"}
 
 
-def mapped_tensors(path: Path) -> dict[str, Any]:
-    """The tensors of a .safetensors file as read-only numpy views of one memory map of it (an
-    8-byte little-endian header length, a JSON header giving each tensor's dtype, shape and byte
-    range, then the raw data). Every process maps the same file, so the weights are held once in
-    the page cache and shared."""
+def _header(file: Any) -> tuple[int, dict[str, Any]]:
+    """Where a .safetensors file's data starts and its header: an 8-byte little-endian length,
+    then JSON giving each tensor's dtype, shape and byte range within the data."""
     import json
-    import mmap
     import struct
+
+    file.seek(0)
+    (size,) = struct.unpack("<Q", file.read(8))
+    return 8 + size, json.loads(file.read(size))
+
+
+def mapped_tensors(path: Path) -> dict[str, Any]:
+    """The tensors of a .safetensors file (`_header`) as read-only numpy views of one memory map of
+    it. Every process maps the same file, so the weights are held once in the page cache and
+    shared."""
+    import mmap
 
     import numpy as np
 
     with open(path, "rb") as file:
+        data, header = _header(file)
         mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-    (size,) = struct.unpack("<Q", mapped[:8])
-    header = json.loads(mapped[8:8 + size])
     tensors: dict[str, Any] = {}
     for name, info in header.items():
         if name == "__metadata__":
@@ -99,7 +106,7 @@ def mapped_tensors(path: Path) -> dict[str, Any]:
         dtype = np.dtype(_SAFETENSORS_DTYPES[info["dtype"]])
         start, end = info["data_offsets"]
         tensors[name] = np.frombuffer(mapped, dtype=dtype, count=(end - start) // dtype.itemsize,
-                                      offset=8 + size + start).reshape(info["shape"])
+                                      offset=data + start).reshape(info["shape"])
     return tensors
 
 
@@ -125,18 +132,15 @@ class FileRows:
     what a query uses is held, for as long as it is used."""
 
     def __init__(self, path: Path, name: str) -> None:
-        import json
-        import struct
-
         import numpy as np
 
         self._file = open(path, "rb")  # noqa: SIM115 - held for the encoder's life, as the map is
-        (size,) = struct.unpack("<Q", self._file.read(8))
-        info = json.loads(self._file.read(size))[name]
+        data, header = _header(self._file)
+        info = header[name]
         self.dtype = np.dtype(_SAFETENSORS_DTYPES[info["dtype"]])
         self.shape = tuple(info["shape"])
         self._row_bytes = self.shape[1] * self.dtype.itemsize
-        self._start = 8 + size + info["data_offsets"][0]
+        self._start = data + info["data_offsets"][0]
 
     def __getitem__(self, ids: Any) -> Any:
         """The rows of `ids` (an integer array of any shape), shaped as ids x width."""
