@@ -33,7 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     instance_path = Path(config.pop("INSTANCE_PATH", None) or os.environ.get("DIRECTORY_INSTANCE") or ROOT / "instance")
     instance_path.mkdir(parents=True, exist_ok=True)
     app = DirectoryFlask(
-        __name__,
+        "directory",  # the package's name, as before the factory had a module of its own (app.name, its logger)
         instance_path=str(instance_path),
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

@@ -422,7 +422,8 @@ def embed_teams(encoder: Encoder, docs: Iterable[tuple[str, str]]) -> list[Any]:
     if not sequences:
         return []
     vectors = encoder.encode_ids(sequences)
-    _return_freed_memory()  # a batch's activations (tens of MB) were freed
+    if len(sequences) > BATCH:
+        _return_freed_memory()  # a bulk embedding's activations (tens of MB) were freed
     out: list[Any] = []
     start = 0
     for windows, sentences in shapes:
@@ -557,15 +558,14 @@ def fuse(lexical: dict[int, float], similarity: Similarities, words: int) -> dic
     similarities run differs from one question to the next. Teams matched by words stay in the
     results whatever their similarity; teams matched only by meaning join when similar enough.
     """
+    import numpy as np
+
     if not len(similarity):
         return lexical
     weight = lexical_weight(words)
     median, top = similarity.median, similarity.top
     spread = max(top - median, 1e-6)
     best = max(lexical.values(), default=0.0) or 1.0
-
-    import numpy as np
-
     keys = list(lexical)
     words_part = np.fromiter(lexical.values(), dtype=np.float64, count=len(keys)) * weight / best
     meaning = np.maximum(similarity.array(keys, median) - median, 0.0) / spread
